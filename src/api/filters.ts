@@ -1,0 +1,42 @@
+/** Django-style filter keywords (`name__like: 'Jo'`) → lookup triples. */
+import { comparisons, type ComparisonOperator } from './comparisons.js';
+import { ValidationError } from './errors.js';
+import type { Lookup, LookupValue } from './types.js';
+
+export const keywordSuffixes: Readonly<Record<string, ComparisonOperator>> = {
+  exact: comparisons.EQUAL,
+  like: comparisons.LIKE,
+  in: comparisons.IN,
+  lt: comparisons.LT,
+  lte: comparisons.LTE,
+  gt: comparisons.GT,
+  gte: comparisons.GTE,
+};
+
+/** Splits `birth_date__gte` into `['birth_date', '>=']`; a bare field name is EQUAL. */
+export function parseKeyword(keyword: string): [field: string, operator: ComparisonOperator] {
+  const at = keyword.lastIndexOf('__');
+  if (at < 0) return [keyword, comparisons.EQUAL];
+  const suffix = keyword.slice(at + 2);
+  const operator = Object.hasOwn(keywordSuffixes, suffix) ? keywordSuffixes[suffix] : undefined;
+  if (!operator) {
+    throw new ValidationError([
+      {
+        field: keyword,
+        message: `unknown operator suffix __${suffix} (use one of ${Object.keys(keywordSuffixes)
+          .map((s) => `__${s}`)
+          .join(', ')})`,
+      },
+    ]);
+  }
+  return [keyword.slice(0, at), operator];
+}
+
+export type FilterKeywords = Readonly<Record<string, LookupValue>>;
+
+export function keywordsToLookups(filters: FilterKeywords): Lookup[] {
+  return Object.entries(filters).map(([keyword, value]) => {
+    const [field, operator] = parseKeyword(keyword);
+    return [field, operator, value] as const;
+  });
+}
