@@ -1,0 +1,82 @@
+/**
+ * The package's one HTTP layer (global fetch): a bounded time per request,
+ * and failures of the far side turned into `StorageUnavailableError`s that
+ * say what went wrong without carrying any body (which may hold patient data).
+ */
+import { StorageUnavailableError } from '../api/errors.js';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Content type of the body (default `application/json`). */
+  contentType?: string;
+  timeoutMs: number;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body; `undefined` when the body is empty. */
+  body: T | undefined;
+}
+
+/** Who is answering, for error messages: the origin only, never the path or query. */
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the server';
+  }
+}
+
+export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
+  const headers: Record<string, string> = { ...request.headers };
+  let payload: string | undefined;
+  if (request.body !== undefined) {
+    payload = JSON.stringify(request.body);
+    headers['content-type'] ??= request.contentType ?? 'application/json';
+  }
+  const where = origin(request.url);
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(request.url, {
+      method: request.method,
+      headers,
+      body: payload,
+      signal: AbortSignal.timeout(request.timeoutMs),
+      redirect: 'error',
+    });
+    text = await response.text();
+  } catch (error) {
+    const name = (error as Error | undefined)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      throw new StorageUnavailableError(
+        'timeout',
+        `${where} did not answer ${request.method} within ${request.timeoutMs} ms`,
+        undefined,
+        { cause: error },
+      );
+    }
+    throw new StorageUnavailableError('unreachable', `${where} is unreachable (${request.method})`, undefined, {
+      cause: error,
+    });
+  }
+  let body: T | undefined;
+  if (text.trim() !== '') {
+    try {
+      body = JSON.parse(text) as T;
+    } catch (error) {
+      throw new StorageUnavailableError(
+        'bad-response',
+        `${where} answered ${request.method} with status ${response.status} and a body that is not JSON`,
+        response.status,
+        { cause: error },
+      );
+    }
+  }
+  return { status: response.status, headers: response.headers, body };
+}
