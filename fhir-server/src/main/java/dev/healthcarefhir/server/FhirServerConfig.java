@@ -1,0 +1,194 @@
+package dev.healthcarefhir.server;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.HashMap;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.dbcp2.BasicDataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.web.servlet.ServletRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.Primary;
+import org.springframework.orm.jpa.JpaTransactionManager;
+import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
+
+import ca.uhn.fhir.batch2.jobs.config.Batch2JobsConfig;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.support.IValidationSupport;
+import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
+import ca.uhn.fhir.jpa.api.config.ThreadPoolFactoryConfig;
+import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
+import ca.uhn.fhir.jpa.batch2.JpaBatch2Config;
+import ca.uhn.fhir.jpa.binstore.DatabaseBinaryContentStorageSvcImpl;
+import ca.uhn.fhir.jpa.config.HapiJpaConfig;
+import ca.uhn.fhir.jpa.config.r4.JpaR4Config;
+import ca.uhn.fhir.jpa.config.util.HapiEntityManagerFactoryUtil;
+import ca.uhn.fhir.jpa.model.config.PartitionSettings;
+import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
+import ca.uhn.fhir.jpa.model.dialect.HapiFhirH2Dialect;
+import ca.uhn.fhir.jpa.provider.IJpaSystemProvider;
+import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
+import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
+import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
+import ca.uhn.fhir.narrative2.NullNarrativeGenerator;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.IncomingRequestAddressStrategy;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
+import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
+import jakarta.persistence.EntityManagerFactory;
+
+/** Our own minimal wiring of HAPI FHIR's JPA server (R4) on H2. */
+@Configuration
+@Import({
+	JpaR4Config.class,
+	HapiJpaConfig.class,
+	ThreadPoolFactoryConfig.class,
+	JpaBatch2Config.class,
+	Batch2JobsConfig.class,
+	// in-memory message channels used by Batch2 (not subscriptions)
+	SubscriptionChannelConfig.class
+})
+public class FhirServerConfig {
+
+	private static final Logger ourLog = LoggerFactory.getLogger(FhirServerConfig.class);
+
+	@Bean
+	public JpaStorageSettings storageSettings() {
+		JpaStorageSettings s = new JpaStorageSettings();
+		// a search right after a write must see it: never reuse cached search results
+		s.setReuseCachedSearchResultsForMillis(null);
+		s.setAllowContainsSearches(true);
+		s.setDeleteEnabled(true);
+		s.setAllowMultipleDelete(true);
+		s.setExpungeEnabled(true);
+		// nothing in the background that we don't need
+		s.setEnableTaskPreExpandValueSets(false);
+		s.setEnableTaskBulkImportJobExecution(false);
+		s.setEnableTaskBulkExportJobExecution(false);
+		s.setAdvancedHSearchIndexing(false);
+		s.setHibernateSearchIndexSearchParams(false);
+		s.setLastNEnabled(false);
+		return s;
+	}
+
+	@Bean
+	public PartitionSettings partitionSettings() {
+		return new PartitionSettings();
+	}
+
+	@Bean
+	public SubscriptionSettings subscriptionSettings() {
+		return new SubscriptionSettings();
+	}
+
+	@Bean(destroyMethod = "close")
+	public BasicDataSource dataSource() {
+		String mode = env("FHIR_DB", "disk");
+		String url;
+		if ("memory".equalsIgnoreCase(mode)) {
+			url = "jdbc:h2:mem:fhir;DB_CLOSE_DELAY=-1";
+			ourLog.info("Storage: in-memory H2");
+		} else {
+			Path dir = Paths.get(env("FHIR_DATA_DIR", "./data/fhir")).toAbsolutePath().normalize();
+			try {
+				Files.createDirectories(dir);
+			} catch (Exception e) {
+				throw new IllegalStateException("cannot create FHIR_DATA_DIR " + dir, e);
+			}
+			// DB_CLOSE_ON_EXIT=FALSE: Spring closes the pool (and so the database) on shutdown
+			url = "jdbc:h2:file:" + dir.resolve("fhir-r4") + ";DB_CLOSE_ON_EXIT=FALSE";
+			ourLog.info("Storage: H2 file database in {}", dir);
+		}
+		BasicDataSource ds = new BasicDataSource();
+		ds.setDriverClassName("org.h2.Driver");
+		ds.setUrl(url);
+		ds.setUsername("sa");
+		ds.setPassword("");
+		ds.setMaxTotal(20);
+		return ds;
+	}
+
+	@Primary
+	@Bean
+	public LocalContainerEntityManagerFactoryBean entityManagerFactory(
+			ConfigurableListableBeanFactory beanFactory,
+			FhirContext fhirContext,
+			JpaStorageSettings storageSettings,
+			DataSource dataSource) {
+		LocalContainerEntityManagerFactoryBean emf =
+				HapiEntityManagerFactoryUtil.newEntityManagerFactory(beanFactory, fhirContext, storageSettings);
+		Map<String, Object> props = new HashMap<>();
+		props.put("hibernate.dialect", HapiFhirH2Dialect.class.getName());
+		props.put("hibernate.hbm2ddl.auto", "update");
+		props.put("hibernate.format_sql", "false");
+		props.put("hibernate.show_sql", "false");
+		props.put("hibernate.jdbc.batch_size", "20");
+		props.put("hibernate.cache.use_query_cache", "false");
+		props.put("hibernate.cache.use_second_level_cache", "false");
+		props.put("hibernate.cache.use_structured_entries", "false");
+		props.put("hibernate.cache.use_minimal_puts", "false");
+		props.put("hibernate.archive.scanner", "org.hibernate.boot.archive.scan.internal.DisabledScanner");
+		// no Hibernate Search / Lucene
+		props.put("hibernate.search.enabled", "false");
+		emf.setPersistenceUnitName("HAPI_PU");
+		emf.setJpaPropertyMap(props);
+		emf.setDataSource(dataSource);
+		return emf;
+	}
+
+	@Primary
+	@Bean
+	public JpaTransactionManager transactionManager(EntityManagerFactory entityManagerFactory) {
+		return new JpaTransactionManager(entityManagerFactory);
+	}
+
+	@Bean
+	public DatabaseBinaryContentStorageSvcImpl databaseBinaryStorageSvc() {
+		return new DatabaseBinaryContentStorageSvcImpl();
+	}
+
+	@Bean
+	public RestfulServer restfulServer(
+			IFhirSystemDao<?, ?> systemDao,
+			ResourceProviderFactory resourceProviderFactory,
+			IJpaSystemProvider systemProvider,
+			JpaStorageSettings storageSettings,
+			ISearchParamRegistry searchParamRegistry,
+			IValidationSupport validationSupport,
+			DatabaseBackedPagingProvider pagingProvider) {
+		FhirContext ctx = systemDao.getContext();
+		ctx.setNarrativeGenerator(new NullNarrativeGenerator());
+		RestfulServer server = new RestfulServer(ctx);
+		server.registerProviders(resourceProviderFactory.createProviders());
+		server.registerProvider(systemProvider);
+		JpaCapabilityStatementProvider capabilities = new JpaCapabilityStatementProvider(
+				server, systemDao, storageSettings, searchParamRegistry, validationSupport);
+		capabilities.setImplementationDescription("healthcare-fhir local HAPI FHIR R4 server");
+		server.setServerConformanceProvider(capabilities);
+		server.setPagingProvider(pagingProvider);
+		server.setDefaultResponseEncoding(EncodingEnum.JSON);
+		server.setServerAddressStrategy(new IncomingRequestAddressStrategy());
+		return server;
+	}
+
+	@Bean
+	public ServletRegistrationBean<RestfulServer> fhirServlet(RestfulServer restfulServer) {
+		ServletRegistrationBean<RestfulServer> reg = new ServletRegistrationBean<>(restfulServer, "/fhir/*");
+		reg.setLoadOnStartup(1);
+		return reg;
+	}
+
+	private static String env(String name, String fallback) {
+		String v = System.getenv(name);
+		return v == null || v.isBlank() ? fallback : v.trim();
+	}
+}
