@@ -32,7 +32,7 @@ export class PatientClient {
   }
 
   /** `filter({ name__like: 'Ja', birth_date__gte: '2020-01-01', status: 'A' })`: all must match. */
-  filter(filters: FilterKeywords = {}): Promise<PatientRecord[]> {
+  async filter(filters: FilterKeywords = {}): Promise<PatientRecord[]> {
     return this.storage.filterPatients(...keywordsToLookups(filters));
   }
 
@@ -67,7 +67,7 @@ export class ProviderClient {
     return this.storage.deleteProvider(id);
   }
 
-  filter(filters: FilterKeywords = {}): Promise<ProviderRecord[]> {
+  async filter(filters: FilterKeywords = {}): Promise<ProviderRecord[]> {
     return this.storage.filterProviders(...keywordsToLookups(filters));
   }
 }
