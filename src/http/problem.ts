@@ -1,0 +1,162 @@
+/**
+ * RFC 9457 problem details: every error the facade answers with, and the one
+ * place that maps the library's errors to HTTP statuses.
+ */
+import type { Response } from 'express';
+import {
+  APIError,
+  ConflictError,
+  StorageUnavailableError,
+  ValidationError,
+  type ValidationIssue,
+} from '../api/errors.js';
+
+export const problemContentType = 'application/problem+json';
+
+/** Problem `type` URIs of the facade's own problem kinds; plain HTTP errors use `about:blank`. */
+export const problemTypes = {
+  validation: 'urn:healthcare-fhir:problem:validation-error',
+  linkConflict: 'urn:healthcare-fhir:problem:link-conflict',
+  writeConflict: 'urn:healthcare-fhir:problem:write-conflict',
+  upstreamBadResponse: 'urn:healthcare-fhir:problem:storage-bad-response',
+  upstreamUnreachable: 'urn:healthcare-fhir:problem:storage-unreachable',
+  upstreamTimeout: 'urn:healthcare-fhir:problem:storage-timeout',
+  notReady: 'urn:healthcare-fhir:problem:not-ready',
+} as const;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  issues?: readonly ValidationIssue[];
+}
+
+const statusTitles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** A problem with `type: about:blank`, titled by its status. */
+export function httpProblem(status: number, detail: string, field?: string): Problem {
+  const problem: Problem = {
+    type: 'about:blank',
+    title: statusTitles[status] ?? 'Error',
+    status,
+    detail,
+  };
+  // Every 400 lists its issues, so clients read one shape.
+  if (status === 400) problem.issues = [field ? { field, message: detail } : { message: detail }];
+  return problem;
+}
+
+export function sendProblem(res: Response, problem: Problem): void {
+  res.status(problem.status).type(problemContentType).send(JSON.stringify(problem));
+}
+
+/** Throw from a handler to answer with this problem. */
+export class HttpProblem extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+/** What the access log may say about an error: its class and kind, never its message. */
+export interface ErrorSummary {
+  errorClass: string;
+  errorKind?: string;
+  upstreamStatus?: number;
+}
+
+export function summarizeError(error: unknown): ErrorSummary {
+  const errorClass = error instanceof Error ? error.constructor.name || error.name : typeof error;
+  const summary: ErrorSummary = { errorClass };
+  if (error instanceof StorageUnavailableError) {
+    summary.errorKind = error.kind;
+    if (error.upstreamStatus !== undefined) summary.upstreamStatus = error.upstreamStatus;
+  }
+  const type = (error as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && /^[a-z.]+$/.test(type)) summary.errorKind = type;
+  return summary;
+}
+
+/** The problem for any error thrown while handling a request. */
+export function problemFor(error: unknown): Problem {
+  if (error instanceof HttpProblem) return error.problem;
+  if (error instanceof ValidationError) {
+    return {
+      type: problemTypes.validation,
+      title: 'Invalid request',
+      status: 400,
+      detail: error.message,
+      issues: error.issues.map((i) => ({ ...i })),
+    };
+  }
+  if (error instanceof StorageUnavailableError) {
+    switch (error.kind) {
+      case 'timeout':
+        return {
+          type: problemTypes.upstreamTimeout,
+          title: 'Storage timed out',
+          status: 504,
+          detail: 'The storage backend (the FHIR server) did not answer in time.',
+        };
+      case 'unreachable':
+        return {
+          type: problemTypes.upstreamUnreachable,
+          title: 'Storage unreachable',
+          status: 503,
+          detail: 'The storage backend (the FHIR server) cannot be reached.',
+        };
+      default:
+        return {
+          type: problemTypes.upstreamBadResponse,
+          title: 'Bad answer from storage',
+          status: 502,
+          detail: `The storage backend (the FHIR server) gave an unexpected answer${
+            error.upstreamStatus ? ` (status ${error.upstreamStatus})` : ''
+          }.`,
+        };
+    }
+  }
+  if (error instanceof ConflictError) {
+    return {
+      type: problemTypes.writeConflict,
+      title: 'Write conflict',
+      status: 409,
+      detail: 'The record was changed concurrently too often; retry the request.',
+    };
+  }
+  // body-parser errors carry `type` and `status`.
+  const bodyError = error as { type?: unknown; status?: unknown } | null;
+  if (bodyError && typeof bodyError.type === 'string' && typeof bodyError.status === 'number') {
+    switch (bodyError.type) {
+      case 'entity.parse.failed':
+        return httpProblem(400, 'The request body is not valid JSON (a JSON object or array).');
+      case 'entity.too.large':
+        return httpProblem(413, 'The request body is larger than the configured limit.');
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return httpProblem(415, 'The request body must be JSON encoded as UTF-8.');
+      case 'request.aborted':
+        return httpProblem(400, 'The request was aborted while its body was read.');
+      default:
+        if (bodyError.status >= 400 && bodyError.status < 500) {
+          return httpProblem(bodyError.status, 'The request body could not be read.');
+        }
+    }
+  }
+  if (error instanceof APIError) return httpProblem(500, 'The request could not be completed.');
+  return httpProblem(500, 'An unexpected error occurred.');
+}
