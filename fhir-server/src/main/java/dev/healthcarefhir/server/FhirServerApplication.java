@@ -6,6 +6,7 @@ import java.io.InputStream;
 import org.springframework.boot.Banner;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.context.PropertyPlaceholderAutoConfiguration;
+import org.springframework.boot.autoconfigure.web.embedded.EmbeddedWebServerFactoryCustomizerAutoConfiguration;
 import org.springframework.boot.autoconfigure.web.servlet.ServletWebServerFactoryAutoConfiguration;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
@@ -24,6 +25,8 @@ import org.springframework.context.annotation.Import;
 @Import({
 	PropertyPlaceholderAutoConfiguration.class,
 	ServletWebServerFactoryAutoConfiguration.class,
+	// applies server.tomcat.* (relaxed query chars for FHIR's unescaped '|')
+	EmbeddedWebServerFactoryCustomizerAutoConfiguration.class,
 	FhirServerConfig.class
 })
 public class FhirServerApplication {

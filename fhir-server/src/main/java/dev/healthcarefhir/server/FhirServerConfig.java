@@ -177,6 +177,8 @@ public class FhirServerConfig {
 		server.setPagingProvider(pagingProvider);
 		server.setDefaultResponseEncoding(EncodingEnum.JSON);
 		server.setServerAddressStrategy(new IncomingRequestAddressStrategy());
+		// stale If-Match on update: 412 (FHIR spec) instead of HAPI's 409
+		server.registerInterceptor(new VersionConflictAsPreconditionFailed());
 		return server;
 	}
 
