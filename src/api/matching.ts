@@ -32,11 +32,15 @@ export function storedTime(kind: FieldKind, value: string): number {
 }
 
 function compare(kind: FieldKind, stored: string, operand: Operand): number {
-  if (kind === 'string' || operand.time === undefined) return compareCodePoints(stored, operand.text);
+  if (kind === 'string' || operand.time === undefined)
+    return compareCodePoints(stored, operand.text);
   return storedTime(kind, stored) - operand.time;
 }
 
-export function matchesLookup(record: Readonly<Record<string, unknown>>, lookup: NormalizedLookup): boolean {
+export function matchesLookup(
+  record: Readonly<Record<string, unknown>>,
+  lookup: NormalizedLookup,
+): boolean {
   const stored = record[lookup.field];
   if (typeof stored !== 'string') return false;
   const kind = lookup.spec.kind;

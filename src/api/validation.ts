@@ -7,7 +7,8 @@ import { ValidationError, type ValidationIssue } from './errors.js';
 import type { FieldSpec, ModelSpec } from './models.js';
 
 const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
-const dateTimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const dateTimePattern =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** `YYYY-MM-DD` naming a real calendar day (no 2021-02-30). */
 export function isCalendarDate(value: string): boolean {
@@ -22,7 +23,9 @@ export function isCalendarDate(value: string): boolean {
 /** An ISO 8601 datetime with a zone (`Z` or `±hh:mm`) on a real calendar day. */
 export function isIsoDateTime(value: string): boolean {
   return (
-    dateTimePattern.test(value) && isCalendarDate(value.slice(0, 10)) && !Number.isNaN(Date.parse(value))
+    dateTimePattern.test(value) &&
+    isCalendarDate(value.slice(0, 10)) &&
+    !Number.isNaN(Date.parse(value))
   );
 }
 
@@ -87,7 +90,8 @@ export function validateRecordInput(
 
 /** A record id must be a string; anything else is a caller bug, not a missing record. */
 export function validateId(id: unknown, what = 'id'): string {
-  if (typeof id !== 'string') throw new ValidationError([{ field: what, message: 'must be a string' }]);
+  if (typeof id !== 'string')
+    throw new ValidationError([{ field: what, message: 'must be a string' }]);
   return id;
 }
 
@@ -110,7 +114,11 @@ export interface NormalizedLookup {
   operands: Operand[];
 }
 
-function parseOperand(spec: FieldSpec, operator: ComparisonOperator, value: unknown): Operand | string {
+function parseOperand(
+  spec: FieldSpec,
+  operator: ComparisonOperator,
+  value: unknown,
+): Operand | string {
   const isDateField = spec.kind !== 'string';
   if (!isDateField || operator === comparisons.LIKE) {
     return typeof value === 'string' ? { text: value } : 'must be a string';
@@ -120,7 +128,8 @@ function parseOperand(spec: FieldSpec, operator: ComparisonOperator, value: unkn
     return Number.isNaN(time) ? 'is an invalid Date' : { text: value.toISOString(), time };
   }
   if (typeof value === 'string') {
-    if (isCalendarDate(value)) return { text: value, time: Date.parse(`${value}T00:00:00Z`), dateOnly: true };
+    if (isCalendarDate(value))
+      return { text: value, time: Date.parse(`${value}T00:00:00Z`), dateOnly: true };
     if (isIsoDateTime(value)) {
       const time = Date.parse(value);
       return { text: new Date(time).toISOString(), time };
@@ -141,9 +150,14 @@ export function validateLookups(model: ModelSpec, lookups: readonly unknown[]): 
     }
     const [field, operator, value] = lookup as [unknown, unknown, unknown];
     const spec =
-      typeof field === 'string' && Object.hasOwn(model.fields, field) ? model.fields[field] : undefined;
+      typeof field === 'string' && Object.hasOwn(model.fields, field)
+        ? model.fields[field]
+        : undefined;
     if (!spec) {
-      issues.push({ field: where, message: `unknown ${model.name} field ${JSON.stringify(field)}` });
+      issues.push({
+        field: where,
+        message: `unknown ${model.name} field ${JSON.stringify(field)}`,
+      });
       return;
     }
     if (!isComparisonOperator(operator)) {

@@ -61,9 +61,14 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
         { cause: error },
       );
     }
-    throw new StorageUnavailableError('unreachable', `${where} is unreachable (${request.method})`, undefined, {
-      cause: error,
-    });
+    throw new StorageUnavailableError(
+      'unreachable',
+      `${where} is unreachable (${request.method})`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   let body: T | undefined;
   if (text.trim() !== '') {

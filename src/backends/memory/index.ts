@@ -58,7 +58,9 @@ class MemoryTable {
 
   filter(lookups: readonly Lookup[]): StoredRecord[] {
     const normalized = validateLookups(this.model, lookups);
-    return [...this.rows.values()].filter((row) => matchesAll(row, normalized)).map((row) => ({ ...row }));
+    return [...this.rows.values()]
+      .filter((row) => matchesAll(row, normalized))
+      .map((row) => ({ ...row }));
   }
 }
 
@@ -81,7 +83,10 @@ export class MemoryStorage implements HealthcareStorage {
   }
 
   private static linkKey(sourceId: string, sourceName: string): string {
-    return JSON.stringify([validateId(sourceName, 'source_name'), validateId(sourceId, 'source_id')]);
+    return JSON.stringify([
+      validateId(sourceName, 'source_name'),
+      validateId(sourceId, 'source_id'),
+    ]);
   }
 
   async getPatient(id: string, source?: string | null): Promise<PatientRecord | null> {
