@@ -1,0 +1,84 @@
+/** Shared helpers of the facade tests: an app on an ephemeral port, captured logs, fetch shortcuts. */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { createApp, type CreateAppOptions } from '../../src/http/index.js';
+
+export interface RunningApp {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** A pino logger writing into memory, for asserting what the logs (do not) contain. */
+export function captureLogger(): { logger: Logger; lines: () => string[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const logger = pino({ level: 'debug' }, stream);
+  return {
+    logger,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== ''),
+  };
+}
+
+/** A silent logger, so test output stays readable. */
+export const silentLogger = (): Logger => pino({ level: 'silent' });
+
+export async function startApp(options: CreateAppOptions): Promise<RunningApp> {
+  const app = createApp({ logger: silentLogger(), ...options });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: unknown;
+}
+
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: {
+    body?: unknown;
+    raw?: string;
+    contentType?: string;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] ??= options.contentType ?? 'application/json';
+  const response = await fetch(baseUrl + path, { method, headers, body });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
