@@ -251,7 +251,7 @@ function modelPaths(model: ModelSpec, collection: string, auth: boolean): Record
             content: json(ref(Name)),
           },
         },
-        ['400', '413', '415'],
+        ['400', '409', '413', '415'],
         auth,
       ),
     },
@@ -320,7 +320,7 @@ function modelPaths(model: ModelSpec, collection: string, auth: boolean): Record
       tags: [tag],
       operationId: `delete${Name}`,
       summary: `Delete a ${model.name}.`,
-      responses: responses({ '204': { description: 'Deleted.' } }, ['400', '404'], auth),
+      responses: responses({ '204': { description: 'Deleted.' } }, ['400', '404', '409'], auth),
     },
   };
   if (isPatient) {
