@@ -1,0 +1,139 @@
+/**
+ * `npm test` driver.
+ *
+ * Without FHIR_BASE_URL: starts the local HAPI FHIR server (in-memory H2, free port), runs the
+ * tests with FHIR_BASE_URL pointing at it, and always stops it afterwards. With FHIR_BASE_URL set:
+ * runs the tests against that server.
+ *
+ * Usage: npm test [-- [node test flags…] [file or directory or substring…]]
+ *   npm test -- test/unit                 # only tests under test/unit
+ *   npm test -- fhir-server               # test files whose path contains "fhir-server"
+ *   npm test -- --test-name-pattern=read  # node:test flags are passed through
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  packageRoot,
+  startLocalFhirServer,
+  type LocalFhirServer,
+} from '../src/fhir-server/launcher.js';
+
+const root = packageRoot();
+
+function listTestFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+      out.push(...listTestFiles(full));
+    } else if (entry.isFile() && entry.name.endsWith('.test.ts')) {
+      out.push(full);
+    }
+  }
+  return out;
+}
+
+function selectFiles(all: string[], filters: string[]): string[] {
+  if (filters.length === 0) return all;
+  const selected = new Set<string>();
+  for (const filter of filters) {
+    const abs = path.resolve(filter);
+    if (fs.existsSync(abs) && fs.statSync(abs).isFile()) {
+      selected.add(abs);
+      continue;
+    }
+    if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) {
+      for (const f of all) if (f.startsWith(abs + path.sep)) selected.add(f);
+      continue;
+    }
+    for (const f of all) if (path.relative(root, f).includes(filter)) selected.add(f);
+  }
+  return all.filter((f) => selected.has(f)).concat([...selected].filter((f) => !all.includes(f)));
+}
+
+function runNodeTests(
+  files: string[],
+  nodeFlags: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=1',
+        ...nodeFlags,
+        ...files.map((f) => path.relative(root, f)),
+      ],
+      { cwd: root, env, stdio: 'inherit' },
+    );
+    // Ctrl-C reaches the child through the terminal's process group; just wait for it.
+    child.on('error', (err) => {
+      process.stderr.write(`cannot run node --test: ${err.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+  });
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const nodeFlags = args.filter((a) => a.startsWith('-'));
+  const filters = args.filter((a) => !a.startsWith('-'));
+
+  const all = listTestFiles(path.join(root, 'test')).sort();
+  if (all.length === 0) {
+    process.stdout.write('no test files (test/**/*.test.ts) yet: nothing to run\n');
+    return 0;
+  }
+  const files = selectFiles(all, filters);
+  if (files.length === 0) {
+    process.stderr.write(`no test files match: ${filters.join(' ')}\n`);
+    return 1;
+  }
+
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  let server: LocalFhirServer | undefined;
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping…\n`);
+    void server?.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    if (!env.FHIR_BASE_URL) {
+      server = await startLocalFhirServer({
+        storage: 'memory',
+        port: 0,
+        onProgress: (m) => process.stderr.write(`[fhir-server] ${m}\n`),
+      });
+      if (interrupted) return 130;
+      env.FHIR_BASE_URL = server.baseUrl;
+    } else {
+      process.stderr.write(`[fhir-server] using FHIR_BASE_URL=${env.FHIR_BASE_URL}\n`);
+    }
+    const code = await runNodeTests(files, nodeFlags, env);
+    return interrupted && code === 0 ? 130 : code;
+  } finally {
+    if (server) {
+      await server.stop();
+      process.stderr.write('[fhir-server] stopped\n');
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,153 @@
+/**
+ * Smoke test of the FHIR server at FHIR_BASE_URL (the local HAPI FHIR server that
+ * scripts/test.ts starts, or any server given by the caller), with plain fetch.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+
+const baseUrl = process.env.FHIR_BASE_URL?.replace(/\/+$/, '');
+const FHIR_JSON = 'application/fhir+json';
+const TAG_SYSTEM = 'urn:healthcare-fhir:test-run';
+const runTag = randomUUID();
+const family = `Smoketest${runTag.replace(/-/g, '').slice(0, 12)}`;
+
+interface Resource {
+  resourceType: string;
+  id?: string;
+  meta?: { versionId?: string; tag?: { system?: string; code?: string }[] };
+  [key: string]: unknown;
+}
+interface Bundle extends Resource {
+  total?: number;
+  entry?: { resource: Resource }[];
+}
+
+function url(path: string): string {
+  assert.ok(baseUrl, 'FHIR_BASE_URL is not set: run the tests with `npm test`');
+  return `${baseUrl}/${path}`;
+}
+
+async function fhir(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: Resource }> {
+  const res = await fetch(url(path), {
+    method,
+    headers: {
+      accept: FHIR_JSON,
+      ...(body === undefined ? {} : { 'content-type': FHIR_JSON }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let json: Resource;
+  try {
+    json = JSON.parse(text) as Resource;
+  } catch {
+    assert.fail(`${method} ${path}: ${res.status} with a non-JSON body: ${text.slice(0, 300)}`);
+  }
+  return { status: res.status, headers: res.headers, json };
+}
+
+async function search(query: string): Promise<string[]> {
+  const { status, json } = await fhir('GET', query);
+  assert.equal(status, 200, `GET ${query}: ${JSON.stringify(json).slice(0, 300)}`);
+  assert.equal(json.resourceType, 'Bundle');
+  return ((json as Bundle).entry ?? []).map((e) => e.resource.id ?? '');
+}
+
+function newPatient(): Resource {
+  return {
+    resourceType: 'Patient',
+    meta: { tag: [{ system: TAG_SYSTEM, code: runTag }] },
+    active: true,
+    name: [{ family, given: ['Ada'] }],
+    gender: 'female',
+    birthDate: '2021-05-06',
+  };
+}
+
+describe('local FHIR server (FHIR_BASE_URL)', () => {
+  it('serves an R4 CapabilityStatement at /metadata', async () => {
+    const { status, json } = await fhir('GET', 'metadata');
+    assert.equal(status, 200);
+    assert.equal(json.resourceType, 'CapabilityStatement');
+    assert.equal(json.fhirVersion, '4.0.1');
+  });
+
+  it('creates a Patient with a server-assigned id and reads it back', async () => {
+    const created = await fhir('POST', 'Patient', newPatient());
+    assert.equal(created.status, 201);
+    const id = created.json.id;
+    assert.ok(id, 'server assigned an id');
+    assert.equal(created.json.meta?.versionId, '1');
+
+    const read = await fhir('GET', `Patient/${id}`);
+    assert.equal(read.status, 200);
+    assert.equal(read.json.id, id);
+    assert.deepEqual(read.json.name, [{ family, given: ['Ada'] }]);
+    assert.equal(read.headers.get('etag'), 'W/"1"');
+  });
+
+  it('rejects a version-conditional PUT with a stale If-Match with 412', async () => {
+    const created = await fhir('POST', 'Patient', newPatient());
+    const id = created.json.id;
+    assert.ok(id);
+    const v2 = await fhir(
+      'PUT',
+      `Patient/${id}`,
+      { ...newPatient(), id, active: false },
+      {
+        'if-match': 'W/"1"',
+      },
+    );
+    assert.equal(v2.status, 200);
+    assert.equal(v2.json.meta?.versionId, '2');
+
+    const stale = await fhir(
+      'PUT',
+      `Patient/${id}`,
+      { ...newPatient(), id, gender: 'male' },
+      {
+        'if-match': 'W/"1"',
+      },
+    );
+    assert.equal(stale.status, 412);
+    assert.equal(stale.json.resourceType, 'OperationOutcome');
+
+    const read = await fhir('GET', `Patient/${id}`);
+    assert.equal(read.json.meta?.versionId, '2');
+    assert.equal(read.json.gender, 'female');
+  });
+
+  it('finds a resource in a search made right after its creation (no search cache)', async () => {
+    const before = await search(`Patient?family=${family}&_count=100`);
+    const created = await fhir('POST', 'Patient', newPatient());
+    const after = await search(`Patient?family=${family}&_count=100`);
+    assert.ok(created.json.id);
+    assert.ok(after.includes(created.json.id), 'new patient found');
+    assert.equal(after.length, before.length + 1);
+  });
+
+  it('supports name:contains', async () => {
+    const created = await fhir('POST', 'Patient', newPatient());
+    const middle = family.slice(3, 12); // neither a prefix nor the whole name
+    const ids = await search(`Patient?name:contains=${middle}&_count=100`);
+    assert.ok(ids.includes(created.json.id ?? '<none>'));
+    const plain = await search(`Patient?name=${middle}&_count=100`);
+    assert.ok(!plain.includes(created.json.id ?? '<none>'), 'plain name search is prefix-only');
+  });
+
+  it('supports _tag=system|code searches', async () => {
+    const created = await fhir('POST', 'Patient', newPatient());
+    const ids = await search(`Patient?_tag=${TAG_SYSTEM}|${runTag}&_count=100`);
+    assert.ok(ids.includes(created.json.id ?? '<none>'));
+    const other = await search(`Patient?_tag=${TAG_SYSTEM}|${randomUUID()}`);
+    assert.deepEqual(other, []);
+  });
+});
