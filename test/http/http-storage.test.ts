@@ -1,0 +1,149 @@
+/** HttpStorage's mapping of facade answers to the library's errors and results. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { HttpStorage } from '../../src/client/http-storage.js';
+import { MemoryStorage } from '../../src/backends/memory/index.js';
+import {
+  APIError,
+  ConflictError,
+  StorageUnavailableError,
+  ValidationError,
+  type StorageFailureKind,
+} from '../../src/api/errors.js';
+import type { HealthcareStorage } from '../../src/api/types.js';
+import { startApp, type RunningApp } from './helpers.js';
+
+function throwing(error: () => Error): HealthcareStorage {
+  const fail = async (): Promise<never> => {
+    throw error();
+  };
+  return {
+    getPatient: fail,
+    createPatient: fail,
+    updatePatient: fail,
+    deletePatient: fail,
+    filterPatients: fail,
+    linkPatient: fail,
+    unlinkPatient: fail,
+    getPatientLinks: fail,
+    getProvider: fail,
+    createProvider: fail,
+    updateProvider: fail,
+    deleteProvider: fail,
+    filterProviders: fail,
+    checkReady: fail,
+  };
+}
+
+describe('HttpStorage error mapping', () => {
+  for (const kind of ['bad-response', 'unreachable', 'timeout'] as StorageFailureKind[]) {
+    it(`a ${kind} failure behind the facade → StorageUnavailableError(${kind})`, async () => {
+      const app = await startApp({
+        storage: throwing(() => new StorageUnavailableError(kind, 'x')),
+      });
+      try {
+        const client = new HttpStorage({ baseUrl: app.baseUrl });
+        for (const op of [
+          () => client.getPatient('1'),
+          () => client.createProvider({ name: 'A' }),
+          () => client.filterPatients(),
+          () => client.linkPatient('1', 'a', 'b'),
+          () => client.checkReady(),
+        ]) {
+          await assert.rejects(
+            op(),
+            (e: unknown) => e instanceof StorageUnavailableError && e.kind === kind,
+          );
+        }
+      } finally {
+        await app.close();
+      }
+    });
+  }
+
+  it('a write conflict → ConflictError', async () => {
+    const app = await startApp({ storage: throwing(() => new ConflictError('x')) });
+    try {
+      const client = new HttpStorage({ baseUrl: app.baseUrl });
+      await assert.rejects(client.updatePatient('1', { name: 'B' }), ConflictError);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('an unreachable facade → StorageUnavailableError(unreachable); a slow one → timeout', async () => {
+    const gone = new HttpStorage({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 2000 });
+    await assert.rejects(
+      gone.getPatient('1'),
+      (e: unknown) => e instanceof StorageUnavailableError && e.kind === 'unreachable',
+    );
+    const hanging = {
+      ...throwing(() => new Error('x')),
+      getPatient: () => new Promise<never>(() => {}),
+    };
+    const app = await startApp({ storage: hanging });
+    try {
+      const slow = new HttpStorage({ baseUrl: app.baseUrl, timeoutMs: 200 });
+      await assert.rejects(
+        slow.getPatient('1'),
+        (e: unknown) => e instanceof StorageUnavailableError && e.kind === 'timeout',
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  describe('with auth', () => {
+    let app: RunningApp;
+    before(async () => {
+      app = await startApp({ storage: new MemoryStorage(), apiTokens: ['right'] });
+    });
+    after(async () => app.close());
+
+    it('a wrong or missing token → APIError (not a storage failure)', async () => {
+      for (const token of [undefined, 'wrong']) {
+        const client = new HttpStorage({ baseUrl: app.baseUrl, ...(token ? { token } : {}) });
+        await assert.rejects(client.getPatient('1'), (e: unknown) => {
+          assert.ok(e instanceof APIError);
+          assert.ok(!(e instanceof StorageUnavailableError));
+          assert.match((e as Error).message, /401/);
+          return true;
+        });
+      }
+    });
+
+    it('a 400 problem → ValidationError carrying the issues', async () => {
+      const client = new HttpStorage({ baseUrl: `${app.baseUrl}/`, token: 'right' });
+      await assert.rejects(client.createPatient({ name: '', sex: 'X' as 'M' }), (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        assert.deepEqual(e.issues.map((i) => i.field).sort(), ['name', 'sex']);
+        return true;
+      });
+      await assert.rejects(
+        client.filterPatients(['birth_date', '>', new Date('nope')]),
+        ValidationError,
+      );
+    });
+
+    it('Date lookup values travel as ISO strings', async () => {
+      const client = new HttpStorage({ baseUrl: app.baseUrl, token: 'right' });
+      const created = await client.createPatient({ name: 'Dated', birth_date: '2001-05-06' });
+      const found = await client.filterPatients(
+        ['birth_date', '>=', new Date('2001-05-06T00:00:00Z')],
+        ['birth_date', 'in', ['2001-05-06']],
+        ['created_date', '<=', new Date(Date.now() + 60_000)],
+      );
+      assert.deepEqual(
+        found.map((r) => r.id),
+        [created.id],
+      );
+      assert.deepEqual(await client.getPatientLinks(created.id), []);
+      assert.equal(await client.getPatientLinks('nope'), null);
+      await client.checkReady();
+    });
+
+    it('rejects a non-http base URL', () => {
+      assert.throws(() => new HttpStorage({ baseUrl: 'file:///etc/passwd' }), TypeError);
+    });
+  });
+});
