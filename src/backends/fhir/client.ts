@@ -1,0 +1,300 @@
+/**
+ * A small typed FHIR R4 REST client on the package's one HTTP layer
+ * (`sendHttpRequest`): read, search (following every `next` link), create,
+ * update with `If-Match`, delete and `/metadata`. It never logs and never puts
+ * a response body into an error message (bodies hold patient data).
+ */
+import { StorageUnavailableError } from '../../api/errors.js';
+import { sendHttpRequest, type HttpRequest, type HttpResponse } from '../../transport/http.js';
+
+/**
+ * The few R4 shapes this backend touches. (The installed `@types/fhir@3` only
+ * describes STU3 as a global namespace and has no `fhir/r4` entry point, so the
+ * R4 shapes used here are declared locally; resources are otherwise handled as JSON.)
+ */
+export interface FhirMeta {
+  versionId?: string;
+  lastUpdated?: string;
+  tag?: FhirCoding[];
+  [key: string]: unknown;
+}
+export interface FhirCoding {
+  system?: string;
+  code?: string;
+  display?: string;
+  [key: string]: unknown;
+}
+export interface FhirIdentifier {
+  system?: string;
+  value?: string;
+  [key: string]: unknown;
+}
+export interface FhirResource {
+  resourceType: string;
+  id?: string;
+  meta?: FhirMeta;
+  identifier?: FhirIdentifier[];
+  [key: string]: unknown;
+}
+export interface FhirBundle {
+  resourceType: 'Bundle';
+  link?: { relation?: string; url?: string }[];
+  entry?: { resource?: FhirResource; search?: { mode?: string } }[];
+}
+
+export type HeaderMap = Record<string, string>;
+
+export interface FhirClientOptions {
+  /** The server's base URL, e.g. `http://localhost:8080/fhir` (no trailing slash needed). */
+  baseUrl: string;
+  /** Extra headers on every request. */
+  headers?: HeaderMap;
+  /** Called before every request; its headers (e.g. `Authorization`) are added. */
+  authorize?: () => Promise<HeaderMap> | HeaderMap;
+  /** Per request, default 10000. */
+  timeoutMs?: number;
+}
+
+/** A FHIR logical id: `[A-Za-z0-9\-.]{1,64}`. Anything else is never put into a URL. */
+export const fhirIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+export function isFhirId(id: unknown): id is string {
+  return typeof id === 'string' && fhirIdPattern.test(id);
+}
+
+/** Escapes a search parameter value per FHIR (`\` `,` `|` `$` are prefixed with `\`). */
+export function escapeSearchValue(value: string): string {
+  return value.replace(/[\\,|$]/g, (c) => `\\${c}`);
+}
+
+/** Percent-encodes a query component, keeping `:` readable (allowed in a query by RFC 3986). */
+function encodeQueryComponent(text: string): string {
+  return encodeURIComponent(text).replace(/%3A/gi, ':');
+}
+
+/** `[name, value]` pairs (values already FHIR-escaped) → a query string. */
+export function buildQuery(params: readonly (readonly [string, string])[]): string {
+  return params.map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(v)}`).join('&');
+}
+
+export type UpdateOutcome =
+  | { kind: 'updated'; resource: FhirResource }
+  /** 412 (or 409): the version we read is no longer current. */
+  | { kind: 'conflict' }
+  /** The PUT created the resource (it had been deleted meanwhile); the caller decides what to do. */
+  | { kind: 'created'; resource: FhirResource };
+
+export type DeleteOutcome = 'deleted' | 'missing';
+
+const FHIR_JSON = 'application/fhir+json';
+/** The most pages one search may return: a server that keeps answering `next` forever is broken. */
+const MAX_PAGES = 10_000;
+
+export class FhirClient {
+  readonly baseUrl: string;
+  private readonly headers: HeaderMap;
+  private readonly authorize?: FhirClientOptions['authorize'];
+  readonly timeoutMs: number;
+
+  constructor(options: FhirClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch {
+      throw new TypeError('FhirStorage: baseUrl must be an absolute http(s) URL');
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new TypeError('FhirStorage: baseUrl must be an absolute http(s) URL');
+    }
+    base.search = '';
+    base.hash = '';
+    this.baseUrl = base.href.replace(/\/+$/, '');
+    this.headers = { ...options.headers };
+    this.authorize = options.authorize;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  private async send<T>(
+    method: HttpRequest['method'],
+    url: string,
+    extra: HeaderMap = {},
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+  ): Promise<HttpResponse<T>> {
+    const auth = this.authorize ? await this.authorize() : {};
+    const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...auth, ...extra };
+    return sendHttpRequest<T>({
+      method,
+      url,
+      headers,
+      body,
+      contentType: FHIR_JSON,
+      timeoutMs,
+    });
+  }
+
+  private resourceUrl(type: string, id?: string): string {
+    if (id !== undefined && !isFhirId(id)) throw new Error('not a FHIR id'); // callers check first
+    return id === undefined ? `${this.baseUrl}/${type}` : `${this.baseUrl}/${type}/${id}`;
+  }
+
+  private badResponse(method: string, status: number, what = 'an unexpected status'): never {
+    throw new StorageUnavailableError(
+      'bad-response',
+      `the FHIR server answered ${method} with ${what} (${status})`,
+      status,
+    );
+  }
+
+  private expectResource(method: string, res: HttpResponse<unknown>, type: string): FhirResource {
+    const body = res.body as FhirResource | undefined;
+    if (!body || typeof body !== 'object' || body.resourceType !== type || !isFhirId(body.id)) {
+      this.badResponse(method, res.status, `a body that is not a ${type}`);
+    }
+    return body;
+  }
+
+  /** GET [base]/type/id: the resource, or `null` when it does not exist or was deleted. */
+  async read(type: string, id: string): Promise<FhirResource | null> {
+    const res = await this.send('GET', this.resourceUrl(type, id));
+    if (res.status === 404 || res.status === 410) return null;
+    if (res.status !== 200) this.badResponse('GET', res.status);
+    return this.expectResource('GET', res, type);
+  }
+
+  /**
+   * GET [base]/type?params, then every `next` page. Only resources of `type`
+   * come back (included resources and OperationOutcomes are skipped), each id once.
+   */
+  async search(
+    type: string,
+    params: readonly (readonly [string, string])[],
+  ): Promise<FhirResource[]> {
+    const query = buildQuery(params);
+    let url: string | undefined = `${this.resourceUrl(type)}${query ? `?${query}` : ''}`;
+    const seen = new Set<string>();
+    const result: FhirResource[] = [];
+    for (let page = 0; url; page++) {
+      if (page >= MAX_PAGES) this.badResponse('GET', 200, `more than ${MAX_PAGES} pages`);
+      // no-cache: HAPI must run the search now, not answer from its search cache
+      const res: HttpResponse<FhirBundle> = await this.send<FhirBundle>('GET', url, {
+        'cache-control': 'no-cache',
+      });
+      if (res.status !== 200) this.badResponse('GET', res.status);
+      const bundle = res.body;
+      if (
+        !bundle ||
+        bundle.resourceType !== 'Bundle' ||
+        (bundle.entry && !Array.isArray(bundle.entry))
+      ) {
+        this.badResponse('GET', res.status, 'a body that is not a Bundle');
+      }
+      for (const entry of bundle.entry ?? []) {
+        const resource = entry?.resource;
+        if (entry?.search?.mode && entry.search.mode !== 'match') continue;
+        if (!resource || resource.resourceType !== type) continue;
+        if (!isFhirId(resource.id))
+          this.badResponse('GET', res.status, 'a resource without a valid id');
+        if (seen.has(resource.id)) continue;
+        seen.add(resource.id);
+        result.push(resource);
+      }
+      const next = Array.isArray(bundle.link)
+        ? bundle.link.find((l) => l?.relation === 'next')?.url
+        : undefined;
+      url = next ? this.rebase(next) : undefined;
+    }
+    return result;
+  }
+
+  /**
+   * A `next` link, forced onto our base URL: the server may know itself under
+   * another address, and our headers (credentials) must not go anywhere else.
+   */
+  private rebase(next: string): string {
+    let parsed: URL;
+    try {
+      parsed = new URL(next, `${this.baseUrl}/`);
+    } catch {
+      this.badResponse('GET', 200, 'an invalid next link');
+    }
+    const href = parsed.href;
+    if (
+      href === this.baseUrl ||
+      href.startsWith(`${this.baseUrl}/`) ||
+      href.startsWith(`${this.baseUrl}?`)
+    ) {
+      return href;
+    }
+    // HAPI pages as `[base]?_getpages=…`; keep the path below the server's base if it has one
+    return `${this.baseUrl}${parsed.search}`;
+  }
+
+  /** POST [base]/type: the created resource as the server stored it. */
+  async create(type: string, resource: FhirResource): Promise<FhirResource> {
+    const res = await this.send(
+      'POST',
+      this.resourceUrl(type),
+      { prefer: 'return=representation' },
+      resource,
+    );
+    if (res.status !== 201 && res.status !== 200) this.badResponse('POST', res.status);
+    return this.expectResource('POST', res, type);
+  }
+
+  /** PUT [base]/type/id with `If-Match: W/"versionId"`. */
+  async update(
+    type: string,
+    resource: FhirResource & { id: string },
+    versionId: string,
+  ): Promise<UpdateOutcome> {
+    const res = await this.send(
+      'PUT',
+      this.resourceUrl(type, resource.id),
+      { 'if-match': `W/"${versionId}"`, prefer: 'return=representation' },
+      resource,
+    );
+    if (res.status === 412 || res.status === 409) return { kind: 'conflict' };
+    if (res.status === 201)
+      return { kind: 'created', resource: this.expectResource('PUT', res, type) };
+    if (res.status !== 200) this.badResponse('PUT', res.status);
+    return { kind: 'updated', resource: this.expectResource('PUT', res, type) };
+  }
+
+  /**
+   * DELETE [base]/type/id. HAPI answers 200 in every case and tells in the
+   * OperationOutcome's `hapi-fhir-storage-response-code` whether something was
+   * deleted; 404/410 (other servers) also mean missing.
+   */
+  async delete(type: string, id: string): Promise<DeleteOutcome> {
+    const res = await this.send<FhirResource>('DELETE', this.resourceUrl(type, id));
+    if (res.status === 404 || res.status === 410) return 'missing';
+    if (res.status !== 200 && res.status !== 204 && res.status !== 202)
+      this.badResponse('DELETE', res.status);
+    const codes: string[] = [];
+    const issues = (res.body as { issue?: unknown } | undefined)?.issue;
+    if (Array.isArray(issues)) {
+      for (const issue of issues as { details?: { coding?: FhirCoding[] } }[]) {
+        for (const coding of issue?.details?.coding ?? [])
+          if (typeof coding?.code === 'string') codes.push(coding.code);
+      }
+    }
+    if (
+      codes.includes('SUCCESSFUL_DELETE_NOT_FOUND') ||
+      codes.includes('SUCCESSFUL_DELETE_ALREADY_DELETED')
+    ) {
+      return 'missing';
+    }
+    return 'deleted';
+  }
+
+  /** GET [base]/metadata (the CapabilityStatement). */
+  async capabilities(timeoutMs = this.timeoutMs): Promise<FhirResource> {
+    const res = await this.send('GET', `${this.baseUrl}/metadata`, {}, undefined, timeoutMs);
+    if (res.status !== 200) this.badResponse('GET', res.status);
+    const body = res.body as FhirResource | undefined;
+    if (!body || body.resourceType !== 'CapabilityStatement') {
+      this.badResponse('GET', res.status, 'a body that is not a CapabilityStatement');
+    }
+    return body;
+  }
+}
