@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The FHIR backend's field mappings (read at runtime from <package root>/mappings).
+COPY mappings ./mappings
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts \
  && npm cache clean --force
@@ -26,6 +28,7 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./package.json
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+COPY --from=build --chown=root:root /app/mappings ./mappings
 # The code is owned by root and read-only to the runtime user.
 USER node
 EXPOSE 3000

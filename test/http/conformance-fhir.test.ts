@@ -16,7 +16,10 @@ const baseUrl = process.env.FHIR_BASE_URL;
 const fhirModule = '../../src/backends/fhir/index.js';
 
 interface FhirStorageModule {
-  FhirStorage: new (options: { baseUrl: string; scopeTag?: string }) => HealthcareStorage;
+  FhirStorage: new (options: {
+    baseUrl: string;
+    scopeTag?: { system: string; code: string };
+  }) => HealthcareStorage;
 }
 
 if (!baseUrl) {
@@ -30,7 +33,13 @@ if (!baseUrl) {
     'HttpStorage over the facade over FhirStorage',
     async () => {
       const { FhirStorage } = (await import(fhirModule)) as FhirStorageModule;
-      fhir = new FhirStorage({ baseUrl, scopeTag: `http-${randomBytes(4).toString('hex')}` });
+      fhir = new FhirStorage({
+        baseUrl,
+        scopeTag: {
+          system: 'urn:healthcare-fhir:test',
+          code: `http-${randomBytes(4).toString('hex')}`,
+        },
+      });
       running = await startApp({ storage: fhir, apiTokens: ['fhir-conformance'] });
       return new HttpStorage({
         baseUrl: running.baseUrl,
@@ -53,7 +62,10 @@ if (baseUrl) {
       const { FhirStorage } = (await import(fhirModule)) as FhirStorageModule;
       const storage = new FhirStorage({
         baseUrl,
-        scopeTag: `http-${randomBytes(4).toString('hex')}`,
+        scopeTag: {
+          system: 'urn:healthcare-fhir:test',
+          code: `http-${randomBytes(4).toString('hex')}`,
+        },
       });
       const app = await startApp({ storage });
       try {

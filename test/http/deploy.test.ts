@@ -77,6 +77,7 @@ describe('Dockerfile', () => {
       'tsconfig.json',
       'tsconfig.build.json',
       'src/server.ts',
+      'mappings',
     ]) {
       assert.ok(fs.existsSync(path.join(root, file)), file);
     }
