@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { HealthcareStorage } from './api/types.js';
+import { FhirStorage } from './backends/fhir/index.js';
 import { MemoryStorage } from './backends/memory/index.js';
 import type { LocalFhirServer } from './fhir-server/launcher.js';
 import { parseApiTokens } from './http/auth.js';
@@ -49,18 +50,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     apiTokens: parseApiTokens(env.API_TOKENS),
     bodyLimit: env.BODY_LIMIT?.trim() || '1mb',
   };
-}
-
-interface FhirStorageModule {
-  FhirStorage: new (options: { baseUrl: string }) => HealthcareStorage;
-}
-
-async function openFhirStorage(baseUrl: string): Promise<HealthcareStorage> {
-  // A computed specifier while the FHIR backend is written in parallel; it resolves to
-  // src/backends/fhir/index.ts under tsx and dist/src/backends/fhir/index.js when built.
-  const specifier = './backends/fhir/index.js';
-  const { FhirStorage } = (await import(specifier)) as FhirStorageModule;
-  return new FhirStorage({ baseUrl });
 }
 
 export interface RunningServer {
@@ -110,7 +99,7 @@ export async function startServer(
       );
     }
     try {
-      storage = await openFhirStorage(baseUrl);
+      storage = new FhirStorage({ baseUrl });
     } catch (error) {
       await localFhir?.stop();
       throw error;

@@ -8,19 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { HttpStorage } from '../../src/client/http-storage.js';
 import type { HealthcareStorage } from '../../src/api/types.js';
+import { FhirStorage } from '../../src/backends/fhir/index.js';
 import { runConformanceSuite } from '../../src/testing/index.js';
 import { call, startApp, type RunningApp } from './helpers.js';
 
 const baseUrl = process.env.FHIR_BASE_URL;
-// Computed while the FHIR backend lands; resolves to src/backends/fhir/index.ts.
-const fhirModule = '../../src/backends/fhir/index.js';
-
-interface FhirStorageModule {
-  FhirStorage: new (options: {
-    baseUrl: string;
-    scopeTag?: { system: string; code: string };
-  }) => HealthcareStorage;
-}
 
 if (!baseUrl) {
   describe('HttpStorage over the facade over FhirStorage', () => {
@@ -32,7 +24,6 @@ if (!baseUrl) {
   runConformanceSuite(
     'HttpStorage over the facade over FhirStorage',
     async () => {
-      const { FhirStorage } = (await import(fhirModule)) as FhirStorageModule;
       fhir = new FhirStorage({
         baseUrl,
         scopeTag: {
@@ -59,7 +50,6 @@ if (!baseUrl) {
 if (baseUrl) {
   describe('the facade over FhirStorage: readiness and upstream failures', () => {
     it('/readyz → 200 on the real HAPI server', async () => {
-      const { FhirStorage } = (await import(fhirModule)) as FhirStorageModule;
       const storage = new FhirStorage({
         baseUrl,
         scopeTag: {
@@ -77,7 +67,6 @@ if (baseUrl) {
     });
 
     it('a FHIR server that is not there → /readyz 503, record routes 503 problem+json', async () => {
-      const { FhirStorage } = (await import(fhirModule)) as FhirStorageModule;
       const storage = new FhirStorage({ baseUrl: 'http://127.0.0.1:9/fhir' });
       const app = await startApp({ storage });
       try {
