@@ -1,0 +1,654 @@
+/**
+ * The exact HTTP requests FhirStorage sends per operation and lookup (method,
+ * path, query with its escaping, headers, body), and how it maps failures.
+ * nock stands in for the server here only; behaviour is tested against HAPI.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { afterEach, before, after, describe, it } from 'node:test';
+import nock from 'nock';
+import {
+  ConflictError,
+  FhirStorage,
+  StorageUnavailableError,
+  ValidationError,
+  comparisons as C,
+  type Lookup,
+} from '../../src/index.js';
+
+const origin = 'http://fhir.test';
+const baseUrl = `${origin}/fhir`;
+const tag = { system: 'urn:test:scope', code: 'run-1' };
+const createdUrl = 'https://healthcare-fhir.dev/fhir/StructureDefinition/created-date';
+
+before(() => nock.disableNetConnect());
+after(() => nock.enableNetConnect());
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  assert.deepEqual(pending, [], 'every expected request was sent');
+});
+
+function patient(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    resourceType: 'Patient',
+    id,
+    meta: { versionId: '3', lastUpdated: '2026-01-02T03:04:05.678+00:00', tag: [tag] },
+    extension: [{ url: createdUrl, valueDateTime: '2026-01-01T00:00:00.000Z' }],
+    name: [{ text: 'Jane Doe', family: 'Doe', given: ['Jane'] }],
+    gender: 'female',
+    birthDate: '1990-05-01',
+    address: [{ city: 'Kampala' }],
+    active: true,
+    ...extra,
+  };
+}
+
+const bundle = (resources: unknown[], next?: string) => ({
+  resourceType: 'Bundle',
+  type: 'searchset',
+  ...(next ? { link: [{ relation: 'next', url: next }] } : {}),
+  entry: resources.map((resource) => ({ resource, search: { mode: 'match' } })),
+});
+
+const capability = {
+  resourceType: 'CapabilityStatement',
+  rest: [
+    {
+      resource: ['Patient', 'Practitioner'].map((type) => ({
+        type,
+        searchParam: [
+          'name',
+          'gender',
+          'birthdate',
+          'death-date',
+          'address-city',
+          'active',
+          'identifier',
+        ].map((name) => ({ name })),
+      })),
+    },
+  ],
+};
+
+/** A reply function's request body (nock passes it raw). */
+const json = (body: unknown): Record<string, unknown> =>
+  (typeof body === 'string' ? JSON.parse(body) : body) as Record<string, unknown>;
+
+const storage = (options: Partial<ConstructorParameters<typeof FhirStorage>[0]> = {}) =>
+  new FhirStorage({ baseUrl, scopeTag: tag, ...options });
+
+/** Intercepts one search and records its raw path + query. */
+function searchOnce(type: string, reply: nock.Body = bundle([])): string[] {
+  const seen: string[] = [];
+  nock(origin)
+    .get((uri) => uri.startsWith(`/fhir/${type}?`) && seen.push(uri) > 0)
+    .reply(200, reply);
+  return seen;
+}
+
+describe('FhirStorage requests: records', () => {
+  it('get: one GET with Accept application/fhir+json and the configured headers', async () => {
+    const scope = nock(origin, {
+      reqheaders: {
+        accept: 'application/fhir+json',
+        'x-tenant': 't1',
+        authorization: 'Bearer abc',
+      },
+    })
+      .get('/fhir/Patient/p-1.2')
+      .reply(200, patient('p-1.2'));
+    const s = storage({
+      headers: { 'x-tenant': 't1' },
+      authorize: async () => ({ authorization: 'Bearer abc' }),
+    });
+    assert.deepEqual(await s.getPatient('p-1.2'), {
+      id: 'p-1.2',
+      name: 'Jane Doe',
+      sex: 'F',
+      birth_date: '1990-05-01',
+      death_date: null,
+      location: 'Kampala',
+      status: 'A',
+      created_date: '2026-01-01T00:00:00.000Z',
+      updated_date: '2026-01-02T03:04:05.678Z',
+    });
+    scope.done();
+  });
+
+  it('get: 404 and 410 (deleted) are null', async () => {
+    nock(origin).get('/fhir/Patient/gone').reply(410, { resourceType: 'OperationOutcome' });
+    nock(origin).get('/fhir/Practitioner/none').reply(404, { resourceType: 'OperationOutcome' });
+    const s = storage();
+    assert.equal(await s.getPatient('gone'), null);
+    assert.equal(await s.getProvider('none'), null);
+  });
+
+  it('ids that are not FHIR ids send nothing and are missing', async () => {
+    const s = storage();
+    for (const id of [
+      '../x',
+      'a/b',
+      '?x=1',
+      '#f',
+      'x y',
+      '',
+      'a'.repeat(65),
+      '1/_history/1',
+      'é',
+    ]) {
+      assert.equal(await s.getPatient(id), null);
+      assert.equal(await s.updatePatient(id, { name: 'N' }), false);
+      assert.equal(await s.deletePatient(id), false);
+      assert.equal(await s.linkPatient(id, 's', 'n'), false);
+      assert.equal(await s.unlinkPatient(id, 's', 'n'), false);
+      assert.equal(await s.getPatientLinks(id), null);
+      assert.equal(await s.getProvider(id), null);
+    }
+    await assert.rejects(s.getPatient(42 as unknown as string), ValidationError);
+  });
+
+  it('create: one POST of the mapped resource with the scope tag and the created-date extension', async () => {
+    let sent: Record<string, unknown> | undefined;
+    nock(origin, {
+      reqheaders: { 'content-type': 'application/fhir+json', prefer: 'return=representation' },
+    })
+      .post('/fhir/Patient', (body: Record<string, unknown>) => {
+        sent = body;
+        return true;
+      })
+      .reply(201, (_uri, body) => ({
+        ...json(body),
+        id: 'new1',
+        meta: {
+          ...(json(body).meta as object),
+          versionId: '1',
+          lastUpdated: '2999-01-01T00:00:00.000Z',
+        },
+      }));
+    const before = Date.now();
+    const record = await storage().createPatient({
+      name: 'Mary Ann Smith',
+      sex: 'M',
+      birth_date: '2000-01-15',
+      death_date: '2020-03-01',
+      location: 'Gulu',
+    });
+    const ext = (sent!.extension as { valueDateTime: string }[])[0]!.valueDateTime;
+    assert.ok(Date.parse(ext) >= before - 1 && Date.parse(ext) <= Date.now());
+    assert.deepEqual(sent, {
+      resourceType: 'Patient',
+      meta: { tag: [tag] },
+      name: [{ text: 'Mary Ann Smith', family: 'Smith', given: ['Mary', 'Ann'] }],
+      gender: 'male',
+      birthDate: '2000-01-15',
+      deceasedDateTime: '2020-03-01',
+      address: [{ city: 'Gulu' }],
+      active: true,
+      extension: [{ url: createdUrl, valueDateTime: ext }],
+    });
+    assert.equal(record.id, 'new1');
+    assert.equal(record.status, 'A');
+    assert.equal(record.created_date, ext);
+    assert.equal(record.updated_date, '2999-01-01T00:00:00.000Z');
+  });
+
+  it('create: invalid input sends nothing', async () => {
+    const s = storage();
+    await assert.rejects(s.createPatient({ name: '' }), ValidationError);
+    await assert.rejects(s.createPatient({ name: 'x', sex: 'X' } as never), ValidationError);
+    await assert.rejects(s.createProvider({ name: 'x', sex: 'M' } as never), ValidationError);
+  });
+
+  it('update: GET, then PUT with If-Match of the version read, keeping unmapped elements', async () => {
+    const current = patient('p1', {
+      telecom: [{ system: 'email', value: 'j@x.org' }],
+      address: [{ city: 'Kampala', line: ['1 Road'] }],
+    });
+    let sent: Record<string, unknown> | undefined;
+    nock(origin).get('/fhir/Patient/p1').reply(200, current);
+    nock(origin, { reqheaders: { 'if-match': 'W/"3"', 'content-type': 'application/fhir+json' } })
+      .put('/fhir/Patient/p1', (body: Record<string, unknown>) => {
+        sent = body;
+        return true;
+      })
+      .reply(200, (_u, body) => ({
+        ...json(body),
+        meta: { versionId: '4', lastUpdated: '2026-01-03T00:00:00Z' },
+      }));
+    assert.equal(
+      await storage().updatePatient('p1', { location: null, status: 'I', sex: null }),
+      true,
+    );
+    const expected: Record<string, unknown> = {
+      ...current,
+      address: [{ line: ['1 Road'] }],
+      active: false,
+    };
+    delete expected.gender;
+    assert.deepEqual(sent, expected);
+  });
+
+  it('update: a 412 re-reads and re-applies; too many 412s are a ConflictError', async () => {
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin)
+      .put('/fhir/Patient/p1')
+      .matchHeader('if-match', 'W/"3"')
+      .reply(412, { resourceType: 'OperationOutcome' });
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(200, { ...patient('p1'), meta: { versionId: '4' }, gender: 'male' });
+    nock(origin)
+      .put(
+        '/fhir/Patient/p1',
+        (body: { gender?: string; birthDate?: string }) =>
+          body.gender === 'male' && body.birthDate === '1999-09-09',
+      )
+      .matchHeader('if-match', 'W/"4"')
+      .reply(200, patient('p1'));
+    assert.equal(await storage().updatePatient('p1', { birth_date: '1999-09-09' }), true);
+
+    nock(origin).get('/fhir/Patient/p1').times(3).reply(200, patient('p1'));
+    nock(origin).put('/fhir/Patient/p1').times(3).reply(412, {});
+    await assert.rejects(
+      storage({ maxRetries: 2 }).updatePatient('p1', { location: 'x' }),
+      ConflictError,
+    );
+  });
+
+  it('update: a missing record is one GET and false; no change is one GET and true', async () => {
+    nock(origin).get('/fhir/Patient/p9').reply(404, {});
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    const s = storage();
+    assert.equal(await s.updatePatient('p9', { location: 'x' }), false);
+    assert.equal(await s.updatePatient('p1', { location: 'Kampala' }), true);
+  });
+
+  it('update: a PUT that re-created a resource deleted meanwhile is undone and false', async () => {
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin).put('/fhir/Patient/p1').reply(201, patient('p1'));
+    nock(origin).delete('/fhir/Patient/p1').reply(200, {});
+    assert.equal(await storage().updatePatient('p1', { location: 'x' }), false);
+  });
+
+  it('delete: one DELETE; HAPI\'s "not found" and "already deleted" outcomes are false', async () => {
+    const outcome = (code: string) => ({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'information', details: { coding: [{ code }] } }],
+    });
+    nock(origin).delete('/fhir/Patient/a').reply(200, outcome('SUCCESSFUL_DELETE'));
+    nock(origin).delete('/fhir/Patient/b').reply(200, outcome('SUCCESSFUL_DELETE_NOT_FOUND'));
+    nock(origin).delete('/fhir/Patient/c').reply(200, outcome('SUCCESSFUL_DELETE_ALREADY_DELETED'));
+    nock(origin).delete('/fhir/Practitioner/d').reply(404, {});
+    nock(origin).delete('/fhir/Practitioner/e').reply(204);
+    const s = storage();
+    assert.equal(await s.deletePatient('a'), true);
+    assert.equal(await s.deletePatient('b'), false);
+    assert.equal(await s.deletePatient('c'), false);
+    assert.equal(await s.deleteProvider('d'), false);
+    assert.equal(await s.deleteProvider('e'), true);
+  });
+});
+
+describe('FhirStorage requests: lookups → search parameters', () => {
+  const cases: [string, Lookup[], string][] = [
+    ['no lookups', [], ''],
+    [
+      'name == → :contains of the longest plain chunk',
+      [['name', C.EQUAL, 'Jane Doe-Smith']],
+      'name:contains=Doe-Smith',
+    ],
+    ['name % with FHIR specials', [['name', C.LIKE, 'a,b|c$d\\e%f jklmn']], 'name:contains=jklmn'],
+    ['name in', [['name', C.IN, ['Ann', 'Bo']]], 'name:contains=Ann%2CBo'],
+    ["name < is the adapter's", [['name', C.LT, 'M']], ''],
+    [
+      'location == (address-city)',
+      [['location', C.EQUAL, 'Kampala North']],
+      'address-city:contains=Kampala',
+    ],
+    ['sex ==', [['sex', C.EQUAL, 'F']], 'gender=female'],
+    ['sex in', [['sex', C.IN, ['M', 'F']]], 'gender=male%2Cfemale'],
+    ['sex < M → the values below', [['sex', C.LT, 'M']], 'gender=female'],
+    ['status == A (absent active is A)', [['status', C.EQUAL, 'A']], 'active:not=false'],
+    ['status == I', [['status', C.EQUAL, 'I']], 'active=true'.replace('true', 'false')],
+    ['status >= A: everything', [['status', C.GTE, 'A']], ''],
+    [
+      'birth_date ==, widened a day',
+      [['birth_date', C.EQUAL, '2000-01-15']],
+      'birthdate=ge2000-01-14&birthdate=le2000-01-16',
+    ],
+    ['birth_date <', [['birth_date', C.LT, '2000-01-15']], 'birthdate=le2000-01-16'],
+    [
+      'birth_date > datetime',
+      [['birth_date', C.GT, '2000-01-14T23:00:00-05:00']],
+      'birthdate=ge2000-01-14',
+    ],
+    [
+      'birth_date in',
+      [['birth_date', C.IN, ['1990-05-01', '2010-12-31']]],
+      'birthdate=ge1990-04-30&birthdate=le2011-01-01',
+    ],
+    ["birth_date % is the adapter's", [['birth_date', C.LIKE, '2000']], ''],
+    ['death_date >=', [['death_date', C.GTE, '2020-03-01']], 'death-date=ge2020-02-29'],
+    [
+      'updated_date == → _lastUpdated ±1 s',
+      [['updated_date', C.EQUAL, '2026-01-02T03:04:05.678Z']],
+      '_lastUpdated=ge2026-01-02T03:04:04Z&_lastUpdated=le2026-01-02T03:04:07Z',
+    ],
+    [
+      'updated_date > a Date',
+      [['updated_date', C.GT, new Date('2026-01-02T00:00:00Z')]],
+      '_lastUpdated=ge2026-01-01T23:59:59Z',
+    ],
+    [
+      "created_date (an extension, no search parameter) is the adapter's",
+      [['created_date', C.GT, '2020-01-01']],
+      '',
+    ],
+    ['id ==', [['id', C.EQUAL, 'p-1']], '_id=p-1'],
+    ['id in drops non-ids', [['id', C.IN, ['p-1', '../x', 'p.2']]], '_id=p-1%2Cp.2'],
+    [
+      'AND of several',
+      [
+        ['name', C.LIKE, 'Jo'],
+        ['sex', C.EQUAL, 'M'],
+        ['birth_date', C.GTE, '2000-01-01'],
+      ],
+      'name:contains=Jo&gender=male&birthdate=ge1999-12-31',
+    ],
+  ];
+  for (const [title, lookups, query] of cases) {
+    it(title, async () => {
+      // /metadata (asked once per storage) only when a lookup may use a mapped search parameter
+      if (lookups.some(([field]) => field !== 'id')) {
+        nock(origin).get('/fhir/metadata').reply(200, capability);
+      }
+      const seen = searchOnce('Patient');
+      assert.deepEqual(await storage().filterPatients(...lookups), []);
+      const scope = '_tag=urn:test:scope%7Crun-1&_count=100';
+      assert.deepEqual(seen, [`/fhir/Patient?${query ? `${query}&` : ''}${scope}`]);
+    });
+  }
+
+  it('lookups that can match nothing send nothing', async () => {
+    const s = storage();
+    assert.deepEqual(await s.filterPatients(['id', C.EQUAL, '../x']), []);
+    assert.deepEqual(await s.filterPatients(['id', C.IN, []]), []);
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    assert.deepEqual(await s.filterPatients(['sex', C.EQUAL, 'M'], ['sex', C.GT, 'M']), []);
+    assert.deepEqual(await s.filterPatients(['name', C.IN, []]), []);
+  });
+
+  it('a search parameter the server does not list is left to the adapter; /metadata is asked once', async () => {
+    nock(origin)
+      .get('/fhir/metadata')
+      .reply(200, {
+        resourceType: 'CapabilityStatement',
+        rest: [{ resource: [{ type: 'Patient', searchParam: [{ name: 'name' }] }] }],
+      });
+    const s = storage({ scopeTag: undefined, pageSize: 5 });
+    const first = searchOnce('Patient');
+    const second = searchOnce('Patient');
+    await s.filterPatients(['sex', C.EQUAL, 'M'], ['name', C.LIKE, 'Jo']);
+    await s.filterPatients(['birth_date', C.GT, '2000-01-01']);
+    assert.deepEqual(first, ['/fhir/Patient?name:contains=Jo&_count=5']);
+    assert.deepEqual(second, ['/fhir/Patient?_count=5']);
+  });
+
+  it('candidates are checked exactly: case, accents, parts of names', async () => {
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    searchOnce(
+      'Patient',
+      bundle([
+        patient('a', { name: [{ text: 'JANE doe' }] }),
+        patient('b', { name: [{ text: 'Jané Doe' }] }),
+        patient('c', { name: [{ text: 'Jane Doe' }] }),
+        patient('d', { name: [{ given: ['Jane'], family: 'Doe' }] }),
+        patient('e', { name: [{ text: 'Jane Doe Jr' }] }),
+      ]),
+    );
+    const found = await storage().filterPatients(['name', C.EQUAL, 'Jane Doe']);
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['c', 'd'],
+    );
+  });
+
+  it('pages: follows every next link (rebased onto our base URL), each record once', async () => {
+    const seen: string[] = [];
+    nock(origin)
+      .get((uri) => uri.startsWith('/fhir/Patient?') || uri.startsWith('/fhir?'))
+      .times(3)
+      .reply((uri) => {
+        seen.push(uri);
+        if (uri.startsWith('/fhir/Patient'))
+          return [
+            200,
+            bundle(
+              [patient('1'), patient('2')],
+              'http://internal:8080/fhir?_getpages=abc&_getpagesoffset=2&_count=2',
+            ),
+          ];
+        if (uri.includes('_getpagesoffset=2'))
+          return [
+            200,
+            bundle(
+              [patient('2'), patient('3')],
+              `${baseUrl}?_getpages=abc&_getpagesoffset=4&_count=2`,
+            ),
+          ];
+        return [200, bundle([patient('4')])];
+      });
+    const found = await storage({ pageSize: 2, scopeTag: undefined }).filterPatients();
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['1', '2', '3', '4'],
+    );
+    assert.deepEqual(seen, [
+      '/fhir/Patient?_count=2',
+      '/fhir?_getpages=abc&_getpagesoffset=2&_count=2',
+      '/fhir?_getpages=abc&_getpagesoffset=4&_count=2',
+    ]);
+  });
+});
+
+describe('FhirStorage requests: links', () => {
+  const system = 'urn:healthcare-fhir:source:Clinic%20%C3%9C%7Cx';
+  const escapedQuery =
+    'identifier=urn:healthcare-fhir:source:Clinic%2520%25C3%259C%257Cx%7Ca%5C%7Cb%5C%2Cc%5C%24d%5C%5Ce';
+
+  it('get by source: one identifier search, value escaped, scoped', async () => {
+    const seen = searchOnce(
+      'Patient',
+      bundle([patient('p1', { identifier: [{ system, value: 'a|b,c$d\\e' }] })]),
+    );
+    const found = await storage().getPatient('a|b,c$d\\e', 'Clinic Ü|x');
+    assert.equal(found?.id, 'p1');
+    assert.deepEqual(seen, [
+      `/fhir/Patient?${escapedQuery}&_tag=urn:test:scope%7Crun-1&_count=100`,
+    ]);
+  });
+
+  it('a configured identifier system is used and read back', async () => {
+    const seen = searchOnce('Patient');
+    const s = storage({
+      identifierSystems: { mrn: 'http://hospital.example.org/mrn' },
+      scopeTag: undefined,
+    });
+    assert.equal(await s.getPatient('M1', 'mrn'), null);
+    assert.deepEqual(seen, [
+      '/fhir/Patient?identifier=http:%2F%2Fhospital.example.org%2Fmrn%7CM1&_count=100',
+    ]);
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(
+        200,
+        patient('p1', {
+          identifier: [
+            { system: 'http://hospital.example.org/mrn', value: 'M1' },
+            { system: 'http://other.org', value: 'O' },
+            { system: 'urn:healthcare-fhir:source:a%2Fb', value: 'X' },
+            { system: 'urn:healthcare-fhir:source:bad%zz', value: 'Y' },
+          ],
+        }),
+      );
+    assert.deepEqual(await s.getPatientLinks('p1'), [
+      { source_id: 'M1', source_name: 'mrn' },
+      { source_id: 'X', source_name: 'a/b' },
+    ]);
+  });
+
+  it('link: search, GET, PUT with If-Match adding the identifier, verify search', async () => {
+    const before = patient('p1', { identifier: [{ system: 'http://other.org', value: 'O' }] });
+    const seen = searchOnce('Patient');
+    nock(origin).get('/fhir/Patient/p1').reply(200, before);
+    let sent: { identifier?: unknown } | undefined;
+    nock(origin)
+      .put('/fhir/Patient/p1', (b: { identifier?: unknown }) => ((sent = b), true))
+      .matchHeader('if-match', 'W/"3"')
+      .reply(200, (_u, b) => json(b));
+    const verify = searchOnce(
+      'Patient',
+      bundle([
+        {
+          ...before,
+          identifier: [
+            { system: 'http://other.org', value: 'O' },
+            { system, value: 'a|b,c$d\\e' },
+          ],
+        },
+      ]),
+    );
+    assert.equal(await storage().linkPatient('p1', 'a|b,c$d\\e', 'Clinic Ü|x'), true);
+    assert.deepEqual(sent?.identifier, [
+      { system: 'http://other.org', value: 'O' },
+      { system, value: 'a|b,c$d\\e' },
+    ]);
+    assert.equal(seen.length, 1);
+    assert.equal(verify.length, 1);
+  });
+
+  it('link: a pair already held is false after one search', async () => {
+    searchOnce(
+      'Patient',
+      bundle([
+        patient('p2', { identifier: [{ system: 'urn:healthcare-fhir:source:c', value: 'v' }] }),
+      ]),
+    );
+    assert.equal(await storage().linkPatient('p1', 'v', 'c'), false);
+  });
+
+  it('link: if another patient got the pair meanwhile, our identifier is taken back and it is false', async () => {
+    const mine = { system: 'urn:healthcare-fhir:source:c', value: 'v' };
+    searchOnce('Patient');
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin)
+      .put('/fhir/Patient/p1')
+      .reply(200, patient('p1', { identifier: [mine] }));
+    searchOnce(
+      'Patient',
+      bundle([patient('p1', { identifier: [mine] }), patient('p2', { identifier: [mine] })]),
+    );
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(200, { ...patient('p1', { identifier: [mine] }), meta: { versionId: '4' } });
+    let undone: Record<string, unknown> | undefined;
+    nock(origin)
+      .put('/fhir/Patient/p1', (b: Record<string, unknown>) => ((undone = b), true))
+      .matchHeader('if-match', 'W/"4"')
+      .reply(200, patient('p1'));
+    assert.equal(await storage().linkPatient('p1', 'v', 'c'), false);
+    assert.equal(undone?.identifier, undefined);
+  });
+
+  it('unlink: GET, PUT without exactly that pair; absent pair is one GET and false', async () => {
+    const ids = [
+      { system: 'urn:healthcare-fhir:source:c', value: 'v' },
+      { system: 'urn:healthcare-fhir:source:c', value: 'w' },
+      { system: 'http://other.org', value: 'v' },
+    ];
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(200, patient('p1', { identifier: ids }));
+    let sent: { identifier?: unknown } | undefined;
+    nock(origin)
+      .put('/fhir/Patient/p1', (b: { identifier?: unknown }) => ((sent = b), true))
+      .reply(200, patient('p1'));
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(200, patient('p1', { identifier: ids.slice(1) }));
+    const s = storage();
+    assert.equal(await s.unlinkPatient('p1', 'v', 'c'), true);
+    assert.deepEqual(sent?.identifier, ids.slice(1));
+    assert.equal(await s.unlinkPatient('p1', 'v', 'c'), false);
+  });
+});
+
+describe('FhirStorage: failures of the server', () => {
+  const kind = (k: string) => (e: unknown) => e instanceof StorageUnavailableError && e.kind === k;
+
+  it('connection refused → unreachable', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      await assert.rejects(
+        new FhirStorage({ baseUrl: `http://127.0.0.1:${port}/fhir` }).getPatient('1'),
+        kind('unreachable'),
+      );
+    } finally {
+      nock.disableNetConnect();
+    }
+  });
+
+  it('a slow answer → timeout', async () => {
+    nock(origin).get('/fhir/Patient/1').delay(500).reply(200, patient('1'));
+    await assert.rejects(storage({ timeoutMs: 100 }).getPatient('1'), kind('timeout'));
+  });
+
+  it('a body that is not JSON, a 500, a 401, a wrong resource or a broken Bundle → bad-response', async () => {
+    const s = storage();
+    nock(origin).get('/fhir/Patient/1').reply(200, '<html>proxy</html>');
+    await assert.rejects(s.getPatient('1'), kind('bad-response'));
+    nock(origin).get('/fhir/Patient/1').reply(500, { resourceType: 'OperationOutcome' });
+    await assert.rejects(s.getPatient('1'), kind('bad-response'));
+    nock(origin).delete('/fhir/Patient/1').reply(401, {});
+    await assert.rejects(s.deletePatient('1'), kind('bad-response'));
+    nock(origin).get('/fhir/Patient/1').reply(200, { resourceType: 'Practitioner', id: '1' });
+    await assert.rejects(s.getPatient('1'), kind('bad-response'));
+    nock(origin)
+      .get(/\/fhir\/Patient\?/)
+      .reply(200, { resourceType: 'OperationOutcome' });
+    await assert.rejects(s.filterPatients(), kind('bad-response'));
+    nock(origin)
+      .get(/\/fhir\/Patient\?/)
+      .reply(200, {
+        resourceType: 'Bundle',
+        entry: [{ resource: { resourceType: 'Patient', id: '../x' } }],
+      });
+    await assert.rejects(s.filterPatients(), kind('bad-response'));
+    nock(origin).post('/fhir/Patient').reply(200, '');
+    await assert.rejects(s.createPatient({ name: 'x' }), kind('bad-response'));
+    nock(origin)
+      .get('/fhir/Patient/1')
+      .reply(200, patient('1', { meta: {} }));
+    // without meta.versionId an update could only be a blind write: refused after the one GET
+    await assert.rejects(s.updatePatient('1', { location: 'new' }), kind('bad-response'));
+  });
+
+  it('error messages carry no patient data', async () => {
+    nock(origin)
+      .get('/fhir/Patient/1')
+      .reply(500, { resourceType: 'OperationOutcome', issue: [{ diagnostics: 'Jane Doe 1990' }] });
+    await assert.rejects(storage().getPatient('1'), (e: Error) => !/Jane|1990/.test(e.message));
+  });
+
+  it('checkReady: GET /metadata', async () => {
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    await storage().checkReady();
+    nock(origin).get('/fhir/metadata').reply(503, 'down');
+    await assert.rejects(storage().checkReady(), StorageUnavailableError);
+  });
+});
