@@ -149,6 +149,18 @@ if (!baseUrl) {
       }
     });
 
+    it('pages of 2 on the real server: every record once, none dropped', async () => {
+      const paged = new FhirStorage({ baseUrl, scopeTag, pageSize: 2 });
+      const created = [];
+      for (let i = 0; i < 7; i++)
+        created.push(await paged.createPatient({ name: `Paged ${i} ${run}` }));
+      const found = await paged.filterPatients(
+        ['name', C.LIKE, `${run}`],
+        ['name', C.LIKE, 'Paged'],
+      );
+      assert.deepEqual(found.map((r) => r.id).sort(), created.map((r) => r.id).sort());
+    });
+
     it('an extra field mapped by JSON only (phone in telecom) reads, writes and filters', async () => {
       // uses the repository mappings plus a phone field, from a temporary mappings directory
       const fs = await import('node:fs/promises');
