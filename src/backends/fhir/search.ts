@@ -92,6 +92,13 @@ function enumParams(
   return [[param, allowed.map(fhir).join(',')]];
 }
 
+/**
+ * HAPI indexes only the first few hundred characters of a string (a token at
+ * character 1200 is not found; at 320 it is). For `==`/`in` the value is the
+ * whole field, so a chunk from its first 200 characters is always indexed.
+ */
+const INDEXED_PREFIX = 200;
+
 function stringParams(lookup: NormalizedLookup, param: string): SearchParams | null | undefined {
   if (lookup.operator === comparisons.IN && lookup.operands.length === 0) return null;
   if (
@@ -101,7 +108,10 @@ function stringParams(lookup: NormalizedLookup, param: string): SearchParams | n
   ) {
     return undefined;
   }
-  const chunks = lookup.operands.map((o) => longestChunk(o.text));
+  const whole = lookup.operator !== comparisons.LIKE;
+  const chunks = lookup.operands.map((o) =>
+    longestChunk(whole ? [...o.text].slice(0, INDEXED_PREFIX).join('') : o.text),
+  );
   if (chunks.some((c) => c === undefined)) return undefined;
   return [[`${param}:contains`, [...new Set(chunks as string[])].map(escapeSearchValue).join(',')]];
 }
