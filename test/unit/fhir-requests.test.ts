@@ -300,6 +300,11 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     ],
     ['name % with FHIR specials', [['name', C.LIKE, 'a,b|c$d\\e%f jklmn']], 'name:contains=jklmn'],
     ['name in', [['name', C.IN, ['Ann', 'Bo']]], 'name:contains=Ann%2CBo'],
+    [
+      'name == of a long value: a chunk from its first 200 code points (HAPI indexes a prefix)',
+      [['name', C.EQUAL, `${'😀'.repeat(250)} tail`]],
+      `name:contains=${encodeURIComponent('😀'.repeat(200))}`,
+    ],
     ["name < is the adapter's", [['name', C.LT, 'M']], ''],
     [
       'location == (address-city)',
