@@ -193,6 +193,30 @@ describe('FhirStorage requests: records', () => {
     assert.equal(record.updated_date, '2999-01-01T00:00:00.000Z');
   });
 
+  it('create: when the server clock is behind ours, one PUT sets created_date to its lastUpdated', async () => {
+    nock(origin)
+      .post('/fhir/Patient')
+      .reply(201, (_uri, body) => ({
+        ...json(body),
+        id: 'new2',
+        meta: { versionId: '1', lastUpdated: '2000-01-01T00:00:00.000+00:00' },
+      }));
+    let sent: { extension?: unknown } | undefined;
+    nock(origin)
+      .put('/fhir/Patient/new2', (b: { extension?: unknown }) => ((sent = b), true))
+      .matchHeader('if-match', 'W/"1"')
+      .reply(200, (_uri, body) => ({
+        ...json(body),
+        meta: { versionId: '2', lastUpdated: '2000-01-01T00:00:00.100+00:00' },
+      }));
+    const record = await storage().createPatient({ name: 'Skew' });
+    assert.deepEqual(sent?.extension, [
+      { url: createdUrl, valueDateTime: '2000-01-01T00:00:00.000Z' },
+    ]);
+    assert.equal(record.created_date, '2000-01-01T00:00:00.000Z');
+    assert.equal(record.updated_date, '2000-01-01T00:00:00.100Z');
+  });
+
   it('create: invalid input sends nothing', async () => {
     const s = storage();
     await assert.rejects(s.createPatient({ name: '' }), ValidationError);

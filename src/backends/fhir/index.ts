@@ -139,13 +139,20 @@ class FhirTable {
     const now = new Date().toISOString();
     if (this.created) writeField(resource, this.created, now);
     let stored = await this.owner.client.create(this.type, resource);
-    // created_date <= updated_date even when our clock is ahead of the server's
+    // created_date <= updated_date even when our clock is ahead of the server's:
+    // one PUT (If-Match on the version just created) sets it to the server's first lastUpdated
     const lastUpdated = stored.meta?.lastUpdated;
+    const versionId = stored.meta?.versionId;
     if (this.created && lastUpdated && Date.parse(lastUpdated) < Date.parse(now)) {
-      const fixed = await this.modify(stored.id!, (r) =>
-        writeField(r, this.created!, new Date(lastUpdated).toISOString()),
-      );
-      if (fixed) stored = fixed;
+      const fix = (r: FhirResource) =>
+        writeField(r, this.created!, new Date(lastUpdated).toISOString());
+      const next = structuredClone(stored) as FhirResource & { id: string };
+      fix(next);
+      const outcome = versionId
+        ? await this.owner.client.update(this.type, next, versionId)
+        : ({ kind: 'conflict' } as const);
+      if (outcome.kind === 'updated') stored = outcome.resource;
+      else stored = (await this.modify(stored.id!, fix)) ?? stored;
     }
     return this.toRecord(stored);
   }
