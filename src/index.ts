@@ -33,6 +33,5 @@ export { matchesLookup, matchesAll, compareCodePoints } from './api/matching.js'
 export { keywordsToLookups, parseKeyword, keywordSuffixes, type FilterKeywords } from './api/filters.js';
 export { HealthcareAPI, PatientClient, ProviderClient } from './api/client.js';
 export { MemoryStorage, type MemoryStorageOptions } from './backends/memory/index.js';
-export { createApp, type CreateAppOptions } from './http/index.js';
 export { HttpStorage, type HttpStorageOptions } from './client/http-storage.js';
 export { FhirStorage, FhirMappingError, type FhirStorageOptions } from './backends/fhir/index.js';
