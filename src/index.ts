@@ -30,7 +30,12 @@ export {
   type Operand,
 } from './api/validation.js';
 export { matchesLookup, matchesAll, compareCodePoints } from './api/matching.js';
-export { keywordsToLookups, parseKeyword, keywordSuffixes, type FilterKeywords } from './api/filters.js';
+export {
+  keywordsToLookups,
+  parseKeyword,
+  keywordSuffixes,
+  type FilterKeywords,
+} from './api/filters.js';
 export { HealthcareAPI, PatientClient, ProviderClient } from './api/client.js';
 export { MemoryStorage, type MemoryStorageOptions } from './backends/memory/index.js';
 export { HttpStorage, type HttpStorageOptions } from './client/http-storage.js';

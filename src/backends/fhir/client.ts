@@ -4,43 +4,24 @@
  * update with `If-Match`, delete and `/metadata`. It never logs and never puts
  * a response body into an error message (bodies hold patient data).
  */
+import type { Bundle, Coding, Identifier, Meta } from 'fhir/r4.js';
 import { StorageUnavailableError } from '../../api/errors.js';
 import { sendHttpRequest, type HttpRequest, type HttpResponse } from '../../transport/http.js';
 
 /**
- * The few R4 shapes this backend touches. (The installed `@types/fhir@3` only
- * describes STU3 as a global namespace and has no `fhir/r4` entry point, so the
- * R4 shapes used here are declared locally; resources are otherwise handled as JSON.)
+ * A resource as this backend handles it: the R4 elements it reads directly
+ * are typed; the rest is JSON that mappings address by path and that an
+ * update must carry back untouched.
  */
-export interface FhirMeta {
-  versionId?: string;
-  lastUpdated?: string;
-  tag?: FhirCoding[];
-  [key: string]: unknown;
-}
-export interface FhirCoding {
-  system?: string;
-  code?: string;
-  display?: string;
-  [key: string]: unknown;
-}
-export interface FhirIdentifier {
-  system?: string;
-  value?: string;
-  [key: string]: unknown;
-}
 export interface FhirResource {
   resourceType: string;
   id?: string;
-  meta?: FhirMeta;
-  identifier?: FhirIdentifier[];
-  [key: string]: unknown;
+  meta?: Meta;
+  identifier?: Identifier[];
+  [element: string]: unknown;
 }
-export interface FhirBundle {
-  resourceType: 'Bundle';
-  link?: { relation?: string; url?: string }[];
-  entry?: { resource?: FhirResource; search?: { mode?: string } }[];
-}
+export type FhirIdentifier = Identifier;
+type FhirBundle = Bundle<FhirResource>;
 
 export type HeaderMap = Record<string, string>;
 
@@ -273,7 +254,7 @@ export class FhirClient {
     const codes: string[] = [];
     const issues = (res.body as { issue?: unknown } | undefined)?.issue;
     if (Array.isArray(issues)) {
-      for (const issue of issues as { details?: { coding?: FhirCoding[] } }[]) {
+      for (const issue of issues as { details?: { coding?: Coding[] } }[]) {
         for (const coding of issue?.details?.coding ?? [])
           if (typeof coding?.code === 'string') codes.push(coding.code);
       }
