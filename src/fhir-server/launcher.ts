@@ -383,9 +383,11 @@ export async function startLocalFhirServer(
     return tail(memoryLog.toString());
   };
 
-  // make sure the java child does not outlive this process
+  let ready = false;
+  // make sure the java child does not outlive this process (a server still starting up is
+  // killed outright: Spring would only act on SIGTERM once start-up has finished)
   const onExit = () => {
-    if (!exited) child.kill('SIGTERM');
+    if (!exited) child.kill(ready ? 'SIGTERM' : 'SIGKILL');
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (sig: NodeJS.Signals) => {
@@ -408,11 +410,15 @@ export async function startLocalFhirServer(
     if (!stopping) {
       stopping = (async () => {
         if (!exited) {
-          child.kill('SIGTERM');
+          child.kill(ready ? 'SIGTERM' : 'SIGKILL');
+          let timer: NodeJS.Timeout | undefined;
           const graceful = await Promise.race([
             exitPromise.then(() => true),
-            sleep(STOP_GRACE_MS).then(() => false),
+            new Promise<boolean>((r) => {
+              timer = setTimeout(() => r(false), STOP_GRACE_MS);
+            }),
           ]);
+          clearTimeout(timer);
           if (!graceful && !exited) {
             child.kill('SIGKILL');
             await exitPromise;
@@ -438,7 +444,8 @@ export async function startLocalFhirServer(
     try {
       const res = await fetch(`${baseUrl}/metadata`, {
         headers: { accept: 'application/fhir+json' },
-        signal: AbortSignal.timeout(10_000),
+        // Tomcat accepts connections before the app is ready, so keep attempts short
+        signal: AbortSignal.timeout(Math.min(5_000, Math.max(500, deadline - Date.now()))),
       });
       await res.arrayBuffer();
       if (res.status === 200) break;
@@ -451,8 +458,9 @@ export async function startLocalFhirServer(
         `HAPI FHIR server did not answer ${baseUrl}/metadata within ${Math.round(timeoutMs / 1000)} s${logFile ? `; log: ${logFile}` : ''}\n${logTail()}`,
       );
     }
-    await Promise.race([sleep(500), exitPromise]);
+    await Promise.race([sleep(500), exitPromise]); // sleep(500) is short enough to leave pending
   }
+  ready = true;
   onProgress?.(`HAPI FHIR ready in ${Math.round((Date.now() - started) / 1000)} s at ${baseUrl}`);
 
   return {
