@@ -46,8 +46,11 @@ function selectFiles(all: string[], filters: string[]): string[] {
       continue;
     }
     if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) {
-      for (const f of all) if (f.startsWith(abs + path.sep)) selected.add(f);
-      continue;
+      const under = all.filter((f) => f.startsWith(abs + path.sep));
+      if (under.length > 0) {
+        for (const f of under) selected.add(f);
+        continue;
+      }
     }
     for (const f of all) if (path.relative(root, f).includes(filter)) selected.add(f);
   }
@@ -122,6 +125,12 @@ async function main(): Promise<number> {
     }
     const code = await runNodeTests(files, nodeFlags, env);
     return interrupted && code === 0 ? 130 : code;
+  } catch (err) {
+    if (interrupted) {
+      process.stderr.write('[fhir-server] start-up interrupted\n');
+      return 130;
+    }
+    throw err;
   } finally {
     if (server) {
       await server.stop();
