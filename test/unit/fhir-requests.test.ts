@@ -394,7 +394,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       }
       const seen = searchOnce('Patient');
       assert.deepEqual(await storage().filterPatients(...lookups), []);
-      const scope = '_tag=urn:test:scope%7Crun-1&_count=100';
+      const scope = '_tag=urn:test:scope%7Crun-1&_count=200';
       assert.deepEqual(seen, [`/fhir/Patient?${query ? `${query}&` : ''}${scope}`]);
     });
   }
@@ -494,7 +494,7 @@ describe('FhirStorage requests: links', () => {
     const found = await storage().getPatient('a|b,c$d\\e', 'Clinic Ü|x');
     assert.equal(found?.id, 'p1');
     assert.deepEqual(seen, [
-      `/fhir/Patient?${escapedQuery}&_tag=urn:test:scope%7Crun-1&_count=100`,
+      `/fhir/Patient?${escapedQuery}&_tag=urn:test:scope%7Crun-1&_count=200`,
     ]);
   });
 
@@ -506,7 +506,7 @@ describe('FhirStorage requests: links', () => {
     });
     assert.equal(await s.getPatient('M1', 'mrn'), null);
     assert.deepEqual(seen, [
-      '/fhir/Patient?identifier=http:%2F%2Fhospital.example.org%2Fmrn%7CM1&_count=100',
+      '/fhir/Patient?identifier=http:%2F%2Fhospital.example.org%2Fmrn%7CM1&_count=200',
     ]);
     nock(origin)
       .get('/fhir/Patient/p1')

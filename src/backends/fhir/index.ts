@@ -60,7 +60,7 @@ export interface FhirStorageOptions {
   authorize?: () => Promise<HeaderMap> | HeaderMap;
   /** Per request, default 10000. */
   timeoutMs?: number;
-  /** Search page size (`_count`), default 100. */
+  /** Search page size (`_count`), default 200 (the largest page stock HAPI serves). */
   pageSize?: number;
   /** Directory holding `patient.json` and `practitioner.json`; default `<package root>/mappings`. */
   mappingsDir?: string;
@@ -290,7 +290,7 @@ export class FhirStorage implements HealthcareStorage {
     if (!options || typeof options !== 'object')
       throw new TypeError('FhirStorage: options with a baseUrl are required');
     this.client = new FhirClient(options);
-    this.pageSize = options.pageSize ?? 100;
+    this.pageSize = options.pageSize ?? 200;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1)
       throw new TypeError('FhirStorage: pageSize must be a positive integer');
     this.maxRetries = options.maxRetries ?? 10;

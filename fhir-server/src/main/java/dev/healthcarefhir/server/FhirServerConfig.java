@@ -174,11 +174,12 @@ public class FhirServerConfig {
 				server, systemDao, storageSettings, searchParamRegistry, validationSupport);
 		capabilities.setImplementationDescription("healthcare-fhir local HAPI FHIR R4 server");
 		server.setServerConformanceProvider(capabilities);
+		// HAPI's starter project defaults: pages of 20 unless _count asks for more, at most 200
+		pagingProvider.setDefaultPageSize(20);
+		pagingProvider.setMaximumPageSize(200);
 		server.setPagingProvider(pagingProvider);
 		server.setDefaultResponseEncoding(EncodingEnum.JSON);
 		server.setServerAddressStrategy(new IncomingRequestAddressStrategy());
-		// stale If-Match on update: 412 (FHIR spec) instead of HAPI's 409
-		server.registerInterceptor(new VersionConflictAsPreconditionFailed());
 		return server;
 	}
 
