@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       body?: unknown,
       headers: Record<string, string> = {},
     ) => {
-      const res = await fetch(`${baseUrl}/${path}`, {
+      const res = await fetch(path.startsWith('http') ? path : `${baseUrl}/${path}`, {
         method,
         headers: { ...json, ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
       for (;;) {
         const next = page.link?.find((l: { relation: string }) => l.relation === 'next')?.url;
         if (!next) return;
-        page = (await raw('GET', next.slice(baseUrl.length + 1))).body;
+        page = (await raw('GET', next)).body;
       }
     };
     await compare(
