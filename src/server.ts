@@ -1,7 +1,7 @@
 /**
  * `npm start`: the HTTP facade (contract §3), configured by the environment:
  *
- * - `PORT` (default 3000; `HOST` default 0.0.0.0)
+ * - `PORT` (default 3000; `HOST` default 127.0.0.1, so patient data is not on the network until asked; the image sets 0.0.0.0)
  * - `HEALTHCARE_STORAGE_BACKEND`: `fhir` (default) or `memory`
  * - `FHIR_BASE_URL`: the FHIR server; when unset with the fhir backend, the
  *   bundled local HAPI FHIR server is built/started first (data under ./data)
@@ -44,7 +44,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   return {
     port,
-    host: env.HOST?.trim() || '0.0.0.0',
+    host: env.HOST?.trim() || '127.0.0.1',
     backend,
     fhirBaseUrl: env.FHIR_BASE_URL?.trim() || undefined,
     apiTokens: parseApiTokens(env.API_TOKENS),

@@ -1,7 +1,7 @@
 /**
  * The FHIR backend: patients are `Patient` and providers `Practitioner`
  * resources on a FHIR R4 server (HAPI FHIR), mapped field by field as the
- * mapping files say. See the README ("FHIR backend") for the design.
+ * mapping files say. See docs/fhir-backend.md for the design and README.md for the mapping files.
  */
 import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
