@@ -727,6 +727,8 @@ function recordSuite(
       fx = {};
       for (const [key, data] of Object.entries(m.fixtures(fixtureToken))) {
         fx[key] = await m.create(data);
+        // Apart in time, so the created_date/updated_date ranges below tell the fixtures apart.
+        await new Promise((resolve) => setTimeout(resolve, 3));
       }
     });
 
