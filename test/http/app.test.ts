@@ -8,9 +8,15 @@ import { after, before, describe, it } from 'node:test';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { ConflictError, StorageUnavailableError } from '../../src/api/errors.js';
 import { extendModel, defaultModels, patientModel } from '../../src/api/models.js';
-import type { HealthcareStorage } from '../../src/api/types.js';
 import { OpenApiChecker } from './openapi-check.js';
-import { call, captureLogger, startApp, type Answer, type RunningApp } from './helpers.js';
+import {
+  call,
+  captureLogger,
+  failingStorage,
+  startApp,
+  type Answer,
+  type RunningApp,
+} from './helpers.js';
 
 type Json = Record<string, unknown>;
 const problemType = 'application/problem+json';
@@ -684,29 +690,6 @@ describe('auth', () => {
     checker.check(await call(app.baseUrl, 'GET', '/patients'), 'GET', '/patients');
   });
 });
-
-/** A storage whose every method fails with the given error. */
-function failingStorage(error: () => Error, checkReady?: () => Promise<void>): HealthcareStorage {
-  const fail = async (): Promise<never> => {
-    throw error();
-  };
-  return {
-    getPatient: fail,
-    createPatient: fail,
-    updatePatient: fail,
-    deletePatient: fail,
-    filterPatients: fail,
-    linkPatient: fail,
-    unlinkPatient: fail,
-    getPatientLinks: fail,
-    getProvider: fail,
-    createProvider: fail,
-    updateProvider: fail,
-    deleteProvider: fail,
-    filterProviders: fail,
-    ...(checkReady ? { checkReady } : {}),
-  };
-}
 
 describe('storage failures', () => {
   const cases: [() => Error, number, string][] = [

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import type { HealthcareStorage } from '../../src/api/types.js';
 import { createApp, type CreateAppOptions } from '../../src/http/index.js';
 
 export interface RunningApp {
@@ -81,4 +82,30 @@ export async function call(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/** A storage whose every method rejects with `error()`; `checkReady` only when given. */
+export function failingStorage(
+  error: () => Error,
+  checkReady?: () => Promise<void>,
+): HealthcareStorage {
+  const fail = async (): Promise<never> => {
+    throw error();
+  };
+  return {
+    getPatient: fail,
+    createPatient: fail,
+    updatePatient: fail,
+    deletePatient: fail,
+    filterPatients: fail,
+    linkPatient: fail,
+    unlinkPatient: fail,
+    getPatientLinks: fail,
+    getProvider: fail,
+    createProvider: fail,
+    updateProvider: fail,
+    deleteProvider: fail,
+    filterProviders: fail,
+    ...(checkReady ? { checkReady } : {}),
+  };
 }

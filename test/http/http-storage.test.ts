@@ -10,36 +10,16 @@ import {
   ValidationError,
   type StorageFailureKind,
 } from '../../src/api/errors.js';
-import type { HealthcareStorage } from '../../src/api/types.js';
-import { startApp, type RunningApp } from './helpers.js';
-
-function throwing(error: () => Error): HealthcareStorage {
-  const fail = async (): Promise<never> => {
-    throw error();
-  };
-  return {
-    getPatient: fail,
-    createPatient: fail,
-    updatePatient: fail,
-    deletePatient: fail,
-    filterPatients: fail,
-    linkPatient: fail,
-    unlinkPatient: fail,
-    getPatientLinks: fail,
-    getProvider: fail,
-    createProvider: fail,
-    updateProvider: fail,
-    deleteProvider: fail,
-    filterProviders: fail,
-    checkReady: fail,
-  };
-}
+import { failingStorage, startApp, type RunningApp } from './helpers.js';
 
 describe('HttpStorage error mapping', () => {
   for (const kind of ['bad-response', 'unreachable', 'timeout'] as StorageFailureKind[]) {
     it(`a ${kind} failure behind the facade → StorageUnavailableError(${kind})`, async () => {
       const app = await startApp({
-        storage: throwing(() => new StorageUnavailableError(kind, 'x')),
+        storage: failingStorage(
+          () => new StorageUnavailableError(kind, 'x'),
+          () => Promise.reject(new StorageUnavailableError(kind, 'x')),
+        ),
       });
       try {
         const client = new HttpStorage({ baseUrl: app.baseUrl });
@@ -63,7 +43,7 @@ describe('HttpStorage error mapping', () => {
   }
 
   it('a write conflict → ConflictError', async () => {
-    const app = await startApp({ storage: throwing(() => new ConflictError('x')) });
+    const app = await startApp({ storage: failingStorage(() => new ConflictError('x')) });
     try {
       const client = new HttpStorage({ baseUrl: app.baseUrl });
       await assert.rejects(client.updatePatient('1', { name: 'B' }), ConflictError);
@@ -79,7 +59,7 @@ describe('HttpStorage error mapping', () => {
       (e: unknown) => e instanceof StorageUnavailableError && e.kind === 'unreachable',
     );
     const hanging = {
-      ...throwing(() => new Error('x')),
+      ...failingStorage(() => new Error('x')),
       getPatient: () => new Promise<never>(() => {}),
     };
     const app = await startApp({ storage: hanging });
