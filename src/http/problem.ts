@@ -138,6 +138,10 @@ export function problemFor(error: unknown): Problem {
       detail: 'The record was changed concurrently too often; retry the request.',
     };
   }
+  // The router rejects a path parameter that is not valid percent-encoding.
+  if (error instanceof URIError && (error as { status?: unknown }).status === 400) {
+    return httpProblem(400, 'The request path is not valid percent-encoding.');
+  }
   // body-parser errors carry `type` and `status`.
   const bodyError = error as { type?: unknown; status?: unknown } | null;
   if (bodyError && typeof bodyError.type === 'string' && typeof bodyError.status === 'number') {

@@ -824,3 +824,31 @@ describe('mapped extra fields', () => {
     }
   });
 });
+
+describe('edge cases at the edge', () => {
+  let app: RunningApp;
+  let checker: OpenApiChecker;
+  let id: string;
+  const api = async (
+    method: string,
+    path: string,
+    template: string,
+    options: Parameters<typeof call>[3] = {},
+  ): Promise<Answer> => {
+    const answer = await call(app.baseUrl, method, path, options);
+    checker.check(answer, method, template);
+    return answer;
+  };
+  before(async () => {
+    app = await startApp({ storage: new MemoryStorage() });
+    checker = new OpenApiChecker((await call(app.baseUrl, 'GET', '/openapi.json')).json as Json);
+    id = ((await call(app.baseUrl, 'POST', '/patients', { body: { name: 'Edge' } })).json as Json)
+      .id as string;
+  });
+  after(async () => app.close());
+
+  it('a path that is not valid percent-encoding → 400, not 500', async () => {
+    assertProblem(await api('GET', '/patients/%E0%A4%A', '/patients/{id}'), 400);
+    assertProblem(await api('DELETE', '/providers/%ZZ', '/providers/{id}'), 400);
+  });
+});
