@@ -123,7 +123,8 @@ function searchBodyLookups(model: ModelSpec, body: unknown): Lookup[] {
       extra.map((field) => ({ field, message: 'is not a search parameter' })),
     );
   }
-  const lookups = (body as { lookups?: unknown }).lookups ?? [];
+  // No `lookups` is every record; a `lookups` that is not an array (null included) is an error.
+  const lookups = 'lookups' in body ? body.lookups : [];
   if (!Array.isArray(lookups)) {
     throw new ValidationError([
       { field: 'lookups', message: 'must be an array of [field, operator, value]' },

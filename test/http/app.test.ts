@@ -851,4 +851,16 @@ describe('edge cases at the edge', () => {
     assertProblem(await api('GET', '/patients/%E0%A4%A', '/patients/{id}'), 400);
     assertProblem(await api('DELETE', '/providers/%ZZ', '/providers/{id}'), 400);
   });
+
+  it('_search with "lookups": null or a non-array → 400 (not every record)', async () => {
+    for (const lookups of [null, 'x', 3, {}]) {
+      const answer = await api('POST', '/patients/_search', '/patients/_search', {
+        body: { lookups },
+      });
+      const problem = assertProblem(answer, 400);
+      assert.deepEqual(problem.issues, [
+        { field: 'lookups', message: 'must be an array of [field, operator, value]' },
+      ]);
+    }
+  });
 });
