@@ -77,10 +77,11 @@ function singleQueryValues(req: Request, allowed: readonly string[]): Map<string
   return values;
 }
 
-/** `name__like=Jo&name__in=A&name__in=B&status=A` → validated lookup triples. */
+/** `name__like=Jo&name__in=A&name__in=B&status=A` → validated lookup triples; issues name the query key. */
 export function queryStringLookups(model: ModelSpec, params: URLSearchParams): Lookup[] {
   const issues: ValidationIssue[] = [];
   const lookups: Lookup[] = [];
+  const keys: string[] = [];
   for (const key of new Set(params.keys())) {
     const values = params.getAll(key);
     let field: string;
@@ -94,19 +95,26 @@ export function queryStringLookups(model: ModelSpec, params: URLSearchParams): L
       }
       throw error;
     }
-    if (operator === comparisons.IN) {
-      lookups.push([field, operator, values]);
-    } else if (values.length > 1) {
+    if (operator !== comparisons.IN && values.length > 1) {
       issues.push({
         field: key,
         message: 'is given more than once (only __in takes several values)',
       });
-    } else {
-      lookups.push([field, operator, values[0]!]);
+      continue;
+    }
+    lookups.push([field, operator, operator === comparisons.IN ? values : values[0]!]);
+    keys.push(key);
+  }
+  try {
+    validateLookups(model, lookups);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const issue of error.issues) {
+      const index = /^lookups\[(\d+)\]$/.exec(issue.field ?? '')?.[1];
+      issues.push({ ...issue, field: index === undefined ? issue.field : keys[Number(index)] });
     }
   }
   if (issues.length) throw new ValidationError(issues);
-  validateLookups(model, lookups);
   return lookups;
 }
 

@@ -863,4 +863,17 @@ describe('edge cases at the edge', () => {
       ]);
     }
   });
+
+  it('query-string issues name the query parameter, not a lookup position', async () => {
+    const cases: [string, string][] = [
+      ['colour=blue', 'colour'],
+      ['birth_date__gte=yesterday', 'birth_date__gte'],
+      ['name__in=a&death_date__lt=soon', 'death_date__lt'],
+    ];
+    for (const [query, field] of cases) {
+      const problem = assertProblem(await api('GET', `/patients?${query}`, '/patients'), 400);
+      const fields = (problem.issues as { field?: string }[]).map((i) => i.field);
+      assert.deepEqual(fields, [field], query);
+    }
+  });
 });
