@@ -876,4 +876,24 @@ describe('edge cases at the edge', () => {
       assert.deepEqual(fields, [field], query);
     }
   });
+
+  it('every 400 a route can give is documented (links with an unknown query parameter)', async () => {
+    assertProblem(await api('GET', `/patients/${id}/links?x=1`, '/patients/{id}/links'), 400);
+    assertProblem(
+      await api('POST', `/patients/${id}/links?x=1`, '/patients/{id}/links', {
+        body: { source_id: 'a', source_name: 'b' },
+      }),
+      400,
+    );
+    const bare = failingStorage(() => new Error('x'));
+    delete bare.getPatientLinks;
+    const other = await startApp({ storage: bare });
+    try {
+      const answer = await call(other.baseUrl, 'GET', '/patients/1/links');
+      assertProblem(answer, 501);
+      checker.check(answer, 'GET', '/patients/{id}/links');
+    } finally {
+      await other.close();
+    }
+  });
 });
