@@ -202,7 +202,7 @@ function jsonBody(limit: string | number): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, express.json({ limit, strict: true, type: types })];
+  return [requireJson, express.json({ limit, strict: false, type: types })];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

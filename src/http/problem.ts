@@ -147,7 +147,7 @@ export function problemFor(error: unknown): Problem {
   if (bodyError && typeof bodyError.type === 'string' && typeof bodyError.status === 'number') {
     switch (bodyError.type) {
       case 'entity.parse.failed':
-        return httpProblem(400, 'The request body is not valid JSON (a JSON object or array).');
+        return httpProblem(400, 'The request body is not valid JSON.');
       case 'entity.too.large':
         return httpProblem(413, 'The request body is larger than the configured limit.');
       case 'encoding.unsupported':

@@ -896,4 +896,18 @@ describe('edge cases at the edge', () => {
       await other.close();
     }
   });
+
+  it('JSON that is not an object (null, a string, a number) → 400 saying an object is needed', async () => {
+    for (const raw of ['null', '"x"', '42', 'true']) {
+      for (const [method, path, template] of [
+        ['POST', '/patients', '/patients'],
+        ['PATCH', `/patients/${id}`, '/patients/{id}'],
+        ['POST', '/providers/_search', '/providers/_search'],
+        ['POST', `/patients/${id}/links`, '/patients/{id}/links'],
+      ] as const) {
+        const problem = assertProblem(await api(method, path, template, { raw }), 400);
+        assert.match(problem.detail as string, /must be a JSON object/, `${method} ${path} ${raw}`);
+      }
+    }
+  });
 });
