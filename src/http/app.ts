@@ -189,15 +189,18 @@ function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   };
 }
 
-/** Body routes accept JSON only: a body of another type is 415, before anything is read. */
-function jsonBody(limit: string | number): RequestHandler[] {
-  const types = ['application/json', 'application/*+json'];
+/** The media types a body route accepts: JSON; a PATCH also as a JSON merge patch (RFC 7396), which is what it does. */
+const jsonTypes = ['application/json'];
+const patchTypes = ['application/json', 'application/merge-patch+json'];
+
+/** A body of another type than `types` is 415, before anything is read. */
+function jsonBody(limit: string | number, types: string[]): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     const length = req.headers['content-length'];
     const hasBody =
       req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     if (hasBody && !req.is(types)) {
-      next(new HttpProblem(httpProblem(415, 'The request body must be application/json.')));
+      next(new HttpProblem(httpProblem(415, `The request body must be ${types.join(' or ')}.`)));
       return;
     }
     next();
@@ -221,12 +224,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-function recordRoutes(
-  app: Express,
-  ops: RecordOps,
-  body: RequestHandler[],
-  isPatient: boolean,
-): void {
+interface BodyParsers {
+  json: RequestHandler[];
+  patch: RequestHandler[];
+}
+
+function recordRoutes(app: Express, ops: RecordOps, bodies: BodyParsers, isPatient: boolean): void {
+  const body = bodies.json;
   const base = `/${ops.collection}`;
   const what = ops.model.name === 'patient' ? 'The patient' : 'The provider';
 
@@ -281,7 +285,7 @@ function recordRoutes(
       }),
     )
     .patch(
-      ...body,
+      ...bodies.patch,
       handle(async (req, res) => {
         singleQueryValues(req, []);
         const id = req.params.id as string;
@@ -365,7 +369,11 @@ export function createApp(options: CreateAppOptions): Express {
   const tokens = [...(options.apiTokens ?? [])].filter((t) => t !== '');
   const logger = options.logger ?? pino({ name: 'healthcare-fhir' });
   const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
-  const body = jsonBody(options.bodyLimit ?? '1mb');
+  const limit = options.bodyLimit ?? '1mb';
+  const bodies: BodyParsers = {
+    json: jsonBody(limit, jsonTypes),
+    patch: jsonBody(limit, patchTypes),
+  };
   const openapi = JSON.stringify(buildOpenApiDocument({ models, bearerAuth: tokens.length > 0 }));
 
   const app = express();
@@ -435,9 +443,9 @@ export function createApp(options: CreateAppOptions): Express {
     delete: (id) => storage.deleteProvider(id),
     filter: (lookups) => storage.filterProviders(...lookups),
   };
-  linkRoutes(app, storage, body);
-  recordRoutes(app, patients, body, true);
-  recordRoutes(app, providers, body, false);
+  linkRoutes(app, storage, bodies.json);
+  recordRoutes(app, patients, bodies, true);
+  recordRoutes(app, providers, bodies, false);
 
   app.use((req, res) => {
     sendProblem(res, httpProblem(404, `There is no route for ${req.method} at this path.`));

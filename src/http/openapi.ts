@@ -310,7 +310,14 @@ function modelPaths(model: ModelSpec, collection: string, auth: boolean): Record
       tags: [tag],
       operationId: `update${Name}`,
       summary: `Update some fields of a ${model.name}; answers the updated record.`,
-      requestBody: jsonBody(ref(`${Name}Update`)),
+      requestBody: {
+        required: true,
+        description: 'As `application/json`, or as the same JSON merge patch (RFC 7396).',
+        content: {
+          'application/json': { schema: ref(`${Name}Update`) },
+          'application/merge-patch+json': { schema: ref(`${Name}Update`) },
+        },
+      },
       responses: responses(
         { '200': { description: `The updated ${model.name}.`, content: json(ref(Name)) } },
         ['400', '404', '409', '413', '415'],
@@ -476,7 +483,9 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
           'The source pair is already linked, or a concurrent write conflict.',
         ),
         ContentTooLarge: problemResponse('The request body is over the configured limit.'),
-        UnsupportedMediaType: problemResponse('The request body is not `application/json`.'),
+        UnsupportedMediaType: problemResponse(
+          'The request body is not `application/json` (on PATCH also `application/merge-patch+json`).',
+        ),
         InternalError: problemResponse('Unexpected error (no details are disclosed).'),
         NotImplemented: problemResponse('The storage backend cannot list links.'),
         BadGateway: problemResponse('The FHIR server gave an unexpected answer.'),

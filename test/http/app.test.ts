@@ -910,4 +910,35 @@ describe('edge cases at the edge', () => {
       }
     }
   });
+
+  it('content types: application/json (any charset spelling of UTF-8); PATCH also application/merge-patch+json; other +json types → 415', async () => {
+    const patched = await api('PATCH', `/patients/${id}`, '/patients/{id}', {
+      raw: JSON.stringify({ location: 'Merge' }),
+      contentType: 'application/merge-patch+json',
+    });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal((patched.json as Json).location, 'Merge');
+    for (const [method, path, template, contentType] of [
+      ['POST', '/patients', '/patients', 'application/fhir+json'],
+      ['POST', '/patients', '/patients', 'application/merge-patch+json'],
+      ['PATCH', `/patients/${id}`, '/patients/{id}', 'application/fhir+json'],
+      ['POST', '/patients/_search', '/patients/_search', 'application/problem+json'],
+    ] as const) {
+      assertProblem(
+        await api(method, path, template, { raw: '{"name":"Nope"}', contentType }),
+        415,
+      );
+    }
+    const ok = await api('POST', '/patients', '/patients', {
+      raw: '{"name":"Charset"}',
+      contentType: 'Application/JSON; Charset="UTF-8"',
+    });
+    assert.equal(ok.status, 201, ok.text);
+    const update = (checker.document.paths as Record<string, Json>)['/patients/{id}']!
+      .patch as Json;
+    assert.deepEqual(Object.keys((update.requestBody as Json).content as Json).sort(), [
+      'application/json',
+      'application/merge-patch+json',
+    ]);
+  });
 });
