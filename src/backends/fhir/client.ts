@@ -36,6 +36,9 @@ export interface FhirClientOptions {
   timeoutMs?: number;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
 /** A FHIR logical id: `[A-Za-z0-9\-.]{1,64}`. Anything else is never put into a URL. */
 export const fhirIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 export function isFhirId(id: unknown): id is string {
@@ -126,25 +129,52 @@ export class FhirClient {
     );
   }
 
-  private expectResource(method: string, res: HttpResponse<unknown>, type: string): FhirResource {
+  /** The body as a resource of `type` (with the given `id` when one was asked for), else bad-response. */
+  private expectResource(
+    method: string,
+    res: HttpResponse<unknown>,
+    type: string,
+    id?: string,
+  ): FhirResource {
     const body = res.body as FhirResource | undefined;
-    if (!body || typeof body !== 'object' || body.resourceType !== type || !isFhirId(body.id)) {
-      this.badResponse(method, res.status, `a body that is not a ${type}`);
+    if (
+      !isObject(body) ||
+      body.resourceType !== type ||
+      !isFhirId(body.id) ||
+      (id !== undefined && body.id !== id)
+    ) {
+      this.badResponse(method, res.status, `a body that is not the ${type} asked for`);
     }
     return body;
+  }
+
+  /**
+   * 404/410 mean "no such resource" only from the FHIR server itself, which
+   * says so in an OperationOutcome; any other body (a proxy's page, another
+   * service behind a wrong base URL) is not an answer about the resource.
+   */
+  private expectOutcome(method: string, res: HttpResponse<unknown>): void {
+    const body = res.body as { resourceType?: unknown } | undefined;
+    if (!isObject(body) || body.resourceType !== 'OperationOutcome') {
+      this.badResponse(method, res.status, 'a body that is not an OperationOutcome');
+    }
   }
 
   /** GET [base]/type/id: the resource, or `null` when it does not exist or was deleted. */
   async read(type: string, id: string): Promise<FhirResource | null> {
     const res = await this.send('GET', this.resourceUrl(type, id));
-    if (res.status === 404 || res.status === 410) return null;
+    if (res.status === 404 || res.status === 410) {
+      this.expectOutcome('GET', res);
+      return null;
+    }
     if (res.status !== 200) this.badResponse('GET', res.status);
-    return this.expectResource('GET', res, type);
+    return this.expectResource('GET', res, type, id);
   }
 
   /**
    * GET [base]/type?params, then every `next` page. Only resources of `type`
-   * come back (included resources and OperationOutcomes are skipped), each id once.
+   * come back (included resources and OperationOutcomes are skipped; a match
+   * of another type is a bad response), each id once.
    */
   async search(
     type: string,
@@ -153,9 +183,11 @@ export class FhirClient {
     const query = buildQuery(params);
     let url: string | undefined = `${this.resourceUrl(type)}${query ? `?${query}` : ''}`;
     const seen = new Set<string>();
+    const visited = new Set<string>();
     const result: FhirResource[] = [];
     for (let page = 0; url; page++) {
       if (page >= MAX_PAGES) this.badResponse('GET', 200, `more than ${MAX_PAGES} pages`);
+      visited.add(url);
       // no-cache: HAPI must run the search now, not answer from its search cache
       const res: HttpResponse<FhirBundle> = await this.send<FhirBundle>('GET', url, {
         'cache-control': 'no-cache',
@@ -170,11 +202,11 @@ export class FhirClient {
         this.badResponse('GET', res.status, 'a body that is not a Bundle');
       }
       for (const entry of bundle.entry ?? []) {
-        const resource = entry?.resource;
-        if (entry?.search?.mode && entry.search.mode !== 'match') continue;
-        if (!resource || resource.resourceType !== type) continue;
-        if (!isFhirId(resource.id))
-          this.badResponse('GET', res.status, 'a resource without a valid id');
+        const resource = (isObject(entry) ? entry.resource : undefined) as FhirResource | undefined;
+        if (entry?.search?.mode === 'include' || resource?.resourceType === 'OperationOutcome')
+          continue;
+        if (!isObject(resource) || resource.resourceType !== type || !isFhirId(resource.id))
+          this.badResponse('GET', res.status, `a search match that is not a ${type}`);
         if (seen.has(resource.id)) continue;
         seen.add(resource.id);
         result.push(resource);
@@ -182,32 +214,33 @@ export class FhirClient {
       const next = Array.isArray(bundle.link)
         ? bundle.link.find((l) => l?.relation === 'next')?.url
         : undefined;
-      url = next ? this.rebase(next) : undefined;
+      url = next === undefined ? undefined : this.nextPage(next, visited);
     }
     return result;
   }
 
   /**
-   * A `next` link, forced onto our base URL: the server may know itself under
-   * another address, and our headers (credentials) must not go anywhere else.
+   * A `next` link, followed only below our base URL (our headers carry
+   * credentials; a link elsewhere is not our server's page) and only to a page
+   * not read yet. A server that names itself otherwise (behind a proxy) must be
+   * told its public address.
    */
-  private rebase(next: string): string {
-    let parsed: URL;
+  private nextPage(next: unknown, visited: ReadonlySet<string>): string {
+    let href: string;
     try {
-      parsed = new URL(next, `${this.baseUrl}/`);
+      href = new URL(String(next), `${this.baseUrl}/`).href;
     } catch {
       this.badResponse('GET', 200, 'an invalid next link');
     }
-    const href = parsed.href;
     if (
-      href === this.baseUrl ||
-      href.startsWith(`${this.baseUrl}/`) ||
-      href.startsWith(`${this.baseUrl}?`)
+      href !== this.baseUrl &&
+      !href.startsWith(`${this.baseUrl}/`) &&
+      !href.startsWith(`${this.baseUrl}?`)
     ) {
-      return href;
+      this.badResponse('GET', 200, 'a next link outside its base URL');
     }
-    // HAPI pages as `[base]?_getpages=…`; keep the path below the server's base if it has one
-    return `${this.baseUrl}${parsed.search}`;
+    if (visited.has(href)) this.badResponse('GET', 200, 'a next link to a page already read');
+    return href;
   }
 
   /** POST [base]/type: the created resource as the server stored it. */
@@ -236,28 +269,36 @@ export class FhirClient {
     );
     if (res.status === 412 || res.status === 409) return { kind: 'conflict' };
     if (res.status === 201)
-      return { kind: 'created', resource: this.expectResource('PUT', res, type) };
+      return { kind: 'created', resource: this.expectResource('PUT', res, type, resource.id) };
     if (res.status !== 200) this.badResponse('PUT', res.status);
-    return { kind: 'updated', resource: this.expectResource('PUT', res, type) };
+    return { kind: 'updated', resource: this.expectResource('PUT', res, type, resource.id) };
   }
 
   /**
    * DELETE [base]/type/id. HAPI answers 200 in every case and tells in the
    * OperationOutcome's `hapi-fhir-storage-response-code` whether something was
-   * deleted; 404/410 (other servers) also mean missing.
+   * deleted; 404/410 (other servers) also mean missing. A body other than an
+   * OperationOutcome, or one reporting an error, is a bad response.
    */
   async delete(type: string, id: string): Promise<DeleteOutcome> {
     const res = await this.send<FhirResource>('DELETE', this.resourceUrl(type, id));
-    if (res.status === 404 || res.status === 410) return 'missing';
+    if (res.status === 404 || res.status === 410) {
+      this.expectOutcome('DELETE', res);
+      return 'missing';
+    }
     if (res.status !== 200 && res.status !== 204 && res.status !== 202)
       this.badResponse('DELETE', res.status);
+    if (res.body === undefined) return 'deleted';
+    this.expectOutcome('DELETE', res);
     const codes: string[] = [];
-    const issues = (res.body as { issue?: unknown } | undefined)?.issue;
-    if (Array.isArray(issues)) {
-      for (const issue of issues as { details?: { coding?: Coding[] } }[]) {
-        for (const coding of issue?.details?.coding ?? [])
-          if (typeof coding?.code === 'string') codes.push(coding.code);
-      }
+    const issues = (res.body as { issue?: unknown }).issue;
+    for (const issue of Array.isArray(issues)
+      ? (issues as { severity?: unknown; details?: { coding?: Coding[] } }[])
+      : []) {
+      if (issue?.severity === 'error' || issue?.severity === 'fatal')
+        this.badResponse('DELETE', res.status, 'an error OperationOutcome');
+      for (const coding of issue?.details?.coding ?? [])
+        if (typeof coding?.code === 'string') codes.push(coding.code);
     }
     if (
       codes.includes('SUCCESSFUL_DELETE_NOT_FOUND') ||
