@@ -21,6 +21,7 @@ import { MemoryStorage } from './backends/memory/index.js';
 import type { LocalFhirServer } from './fhir-server/launcher.js';
 import { parseApiTokens } from './http/auth.js';
 import { createApp } from './http/app.js';
+import { answerClientErrors } from './http/problem.js';
 
 export interface ServerConfig {
   port: number;
@@ -118,6 +119,7 @@ export async function startServer(
       error ? reject(error) : resolve(s),
     );
   });
+  answerClientErrors(server);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;

@@ -2,6 +2,8 @@
  * RFC 9457 problem details: every error the facade answers with, and the one
  * place that maps the library's errors to HTTP statuses.
  */
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Response } from 'express';
 import {
   APIError,
@@ -37,9 +39,11 @@ const statusTitles: Record<number, string> = {
   401: 'Unauthorized',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',
@@ -62,6 +66,35 @@ export function httpProblem(status: number, detail: string, field?: string): Pro
 
 export function sendProblem(res: Response, problem: Problem): void {
   res.status(problem.status).type(problemContentType).send(JSON.stringify(problem));
+}
+
+/**
+ * Node answers requests it cannot parse (a request line or headers over its
+ * ~16 KB limit, bad HTTP, a header timeout) itself, before the app, with an
+ * empty body: answer those as problems too.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const problem =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? httpProblem(
+            431,
+            'The request line or headers are too large; send long lookups with POST …/_search.',
+          )
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? httpProblem(408, 'The request was not received in time.')
+          : httpProblem(400, 'The request is not valid HTTP.');
+    const body = JSON.stringify(problem);
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\n` +
+        `Content-Type: ${problemContentType}; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }
 
 /** Throw from a handler to answer with this problem. */

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { HealthcareStorage } from '../../src/api/types.js';
-import { createApp, type CreateAppOptions } from '../../src/http/index.js';
+import { answerClientErrors, createApp, type CreateAppOptions } from '../../src/http/index.js';
 
 export interface RunningApp {
   baseUrl: string;
@@ -39,6 +39,7 @@ export async function startApp(options: CreateAppOptions): Promise<RunningApp> {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
   });
+  answerClientErrors(server);
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,

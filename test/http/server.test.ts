@@ -42,6 +42,25 @@ describe('server configuration', () => {
   });
 });
 
+describe('errors before the app sees the request', () => {
+  it('a request line or headers too large → 431 problem+json', async () => {
+    const running = await startServer(
+      { ...readConfig({ HEALTHCARE_STORAGE_BACKEND: 'memory', PORT: '0' }), host: '127.0.0.1' },
+      { logger: silentLogger(), storage: new MemoryStorage() },
+    );
+    try {
+      const answer = await fetch(`${running.url}/patients?name__like=${'a'.repeat(20_000)}`);
+      assert.equal(answer.status, 431);
+      assert.match(answer.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      const problem = (await answer.json()) as { status: number; detail: string };
+      assert.equal(problem.status, 431);
+      assert.match(problem.detail, /too large/);
+    } finally {
+      await running.shutdown();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('finishes an in-flight request, then refuses new connections', async () => {
     const memory = new MemoryStorage();
