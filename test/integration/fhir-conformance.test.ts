@@ -112,6 +112,36 @@ if (!baseUrl) {
       assert.deepEqual((await readRaw(emr.id)).identifier, emr.identifier);
     });
 
+    it('created_date lower bounds (pushed down as _lastUpdated) find records written by others, and ours after updates', async () => {
+      const emr = await createEmrPatient();
+      const mine = await storage.createPatient({ name: `Pushed ${run}` });
+      assert.equal(await storage.updatePatient(mine.id, { location: `Later ${run}` }), true);
+      for (const record of [
+        (await storage.getPatient(emr.id))!,
+        (await storage.getPatient(mine.id))!,
+      ]) {
+        assert.ok(record.created_date! <= record.updated_date!);
+        const by = async (...lookups: Parameters<typeof storage.filterPatients>) =>
+          (await storage.filterPatients(...lookups)).map((r) => r.id);
+        assert.ok((await by(['created_date', C.GTE, record.created_date!])).includes(record.id));
+        assert.deepEqual(
+          await by(['created_date', C.EQUAL, record.created_date!], ['id', C.EQUAL, record.id]),
+          [record.id],
+        );
+        assert.deepEqual(
+          await by(
+            ['created_date', C.IN, [record.created_date!, '2999-01-01']],
+            ['id', C.EQUAL, record.id],
+          ),
+          [record.id],
+        );
+        assert.deepEqual(
+          await by(['created_date', C.GT, record.created_date!], ['id', C.EQUAL, record.id]),
+          [],
+        );
+      }
+    });
+
     it('concurrent updates of one record from two storages (412 and retry): none is lost', async () => {
       const other = new FhirStorage({ baseUrl, scopeTag });
       const p = await storage.createPatient({ name: `Racy ${run}` });

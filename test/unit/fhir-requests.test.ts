@@ -217,6 +217,57 @@ describe('FhirStorage requests: records', () => {
     assert.equal(record.updated_date, '2000-01-01T00:00:00.100Z');
   });
 
+  it('created_date never reads later than updated_date (an extension ahead of meta.lastUpdated)', async () => {
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(
+        200,
+        patient('p1', {
+          extension: [{ url: createdUrl, valueDateTime: '2026-01-02T03:04:06.000Z' }],
+        }),
+      );
+    const record = await storage().getPatient('p1');
+    assert.equal(record?.created_date, '2026-01-02T03:04:05.678Z');
+    assert.equal(record?.updated_date, '2026-01-02T03:04:05.678Z');
+  });
+
+  it('update: an extension ahead of meta.lastUpdated is frozen at the created_date shown', async () => {
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(
+        200,
+        patient('p1', {
+          extension: [{ url: createdUrl, valueDateTime: '2026-01-02T03:04:06.000Z' }],
+        }),
+      );
+    let sent: { extension?: unknown } | undefined;
+    nock(origin)
+      .put('/fhir/Patient/p1', (b: { extension?: unknown }) => ((sent = b), true))
+      .reply(200, (_u, b) => ({
+        ...json(b),
+        meta: { versionId: '4', lastUpdated: '2026-01-03T00:00:00Z' },
+      }));
+    assert.equal(await storage().updatePatient('p1', { location: 'Gulu' }), true);
+    assert.deepEqual(sent?.extension, [
+      { url: createdUrl, valueDateTime: '2026-01-02T03:04:05.678Z' },
+    ]);
+  });
+
+  it('create: when the clock-skew PUT fails, the record created is still returned (a retry would duplicate it)', async () => {
+    nock(origin)
+      .post('/fhir/Patient')
+      .reply(201, (_uri, body) => ({
+        ...json(body),
+        id: 'new3',
+        meta: { versionId: '1', lastUpdated: '2000-01-01T00:00:00.000+00:00' },
+      }));
+    nock(origin).put('/fhir/Patient/new3').reply(503, 'busy');
+    const record = await storage().createPatient({ name: 'Skew' });
+    assert.equal(record.id, 'new3');
+    assert.equal(record.created_date, '2000-01-01T00:00:00.000Z');
+    assert.equal(record.updated_date, '2000-01-01T00:00:00.000Z');
+  });
+
   it('create: invalid input sends nothing', async () => {
     const s = storage();
     await assert.rejects(s.createPatient({ name: '' }), ValidationError);
@@ -370,9 +421,38 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       '_lastUpdated=ge2026-01-01T23:59:59Z',
     ],
     [
-      "created_date (an extension, no search parameter) is the adapter's",
+      'created_date > → _lastUpdated ge (created_date <= updated_date), widened 1 s',
       [['created_date', C.GT, '2020-01-01']],
+      '_lastUpdated=ge2019-12-31T23:59:59Z',
+    ],
+    [
+      'created_date >= a datetime → _lastUpdated ge',
+      [['created_date', C.GTE, '2026-01-02T03:04:05.678+02:00']],
+      '_lastUpdated=ge2026-01-02T01:04:04Z',
+    ],
+    [
+      'created_date == → only the lower bound on _lastUpdated',
+      [['created_date', C.EQUAL, '2026-01-02T03:04:05.678Z']],
+      '_lastUpdated=ge2026-01-02T03:04:04Z',
+    ],
+    [
+      'created_date in → _lastUpdated ge the smallest',
+      [['created_date', C.IN, ['2026-05-01T00:00:00Z', '2025-01-01T00:00:00.500Z']]],
+      '_lastUpdated=ge2024-12-31T23:59:59Z',
+    ],
+    [
+      "created_date < (an upper bound says nothing of _lastUpdated) is the adapter's",
+      [['created_date', C.LT, '2020-01-01']],
       '',
+    ],
+    ["created_date % is the adapter's", [['created_date', C.LIKE, '2020']], ''],
+    [
+      'created_date > and updated_date < together',
+      [
+        ['created_date', C.GT, '2020-01-01'],
+        ['updated_date', C.LT, '2021-01-01'],
+      ],
+      '_lastUpdated=ge2019-12-31T23:59:59Z&_lastUpdated=le2021-01-01T00:00:01Z',
     ],
     ['id ==', [['id', C.EQUAL, 'p-1']], '_id=p-1'],
     ['id in drops non-ids', [['id', C.IN, ['p-1', '../x', 'p.2']]], '_id=p-1%2Cp.2'],
@@ -404,6 +484,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     assert.deepEqual(await s.filterPatients(['id', C.EQUAL, '../x']), []);
     assert.deepEqual(await s.filterPatients(['id', C.IN, []]), []);
     nock(origin).get('/fhir/metadata').reply(200, capability);
+    assert.deepEqual(await s.filterPatients(['created_date', C.IN, []]), []);
     assert.deepEqual(await s.filterPatients(['sex', C.EQUAL, 'M'], ['sex', C.GT, 'M']), []);
     assert.deepEqual(await s.filterPatients(['name', C.IN, []]), []);
   });

@@ -105,6 +105,7 @@ class FhirTable {
   readonly model: ModelSpec;
   readonly type: string;
   private readonly created?: FieldMapping;
+  private readonly updated?: FieldMapping;
   private supported?: Promise<ReadonlySet<string>>;
 
   constructor(
@@ -114,11 +115,24 @@ class FhirTable {
     this.model = mapping.model;
     this.type = mapping.resourceType;
     this.created = [...mapping.fields.values()].find((m) => m.generated === 'created');
+    this.updated = [...mapping.fields.values()].find((m) => m.generated === 'updated');
   }
 
+  /**
+   * The record of a resource. created_date never reads later than
+   * updated_date, whoever wrote the extension (a clock ahead of the server's,
+   * a fix that failed): filters push a lower bound on created_date down as one
+   * on meta.lastUpdated, which relies on it.
+   */
   toRecord(resource: FhirResource): Row {
     const values: Row = { id: resource.id ?? null };
     for (const [field, m] of this.mapping.fields) values[field] = readField(resource, m);
+    if (this.created && this.updated) {
+      const created = values[this.created.field];
+      const updated = values[this.updated.field];
+      if (created && updated && Date.parse(created) > Date.parse(updated))
+        values[this.created.field] = updated;
+    }
     return completeRecord(this.model, values);
   }
 
@@ -148,11 +162,18 @@ class FhirTable {
         writeField(r, this.created!, new Date(lastUpdated).toISOString());
       const next = structuredClone(stored) as FhirResource & { id: string };
       fix(next);
-      const outcome = versionId
-        ? await this.owner.client.update(this.type, next, versionId)
-        : ({ kind: 'conflict' } as const);
-      if (outcome.kind === 'updated') stored = outcome.resource;
-      else stored = (await this.modify(stored.id!, fix)) ?? stored;
+      try {
+        const outcome = versionId
+          ? await this.owner.client.update(this.type, next, versionId)
+          : ({ kind: 'conflict' } as const);
+        if (outcome.kind === 'updated') stored = outcome.resource;
+        else stored = (await this.modify(stored.id!, fix)) ?? stored;
+      } catch (error) {
+        // the record exists (its created_date reads as lastUpdated all the same):
+        // failing now would make a retry create it twice
+        if (!(error instanceof StorageUnavailableError || error instanceof ConflictError))
+          throw error;
+      }
     }
     return this.toRecord(stored);
   }
@@ -229,13 +250,12 @@ class FhirTable {
         mutate(next);
         if (isDeepStrictEqual(current, next)) return current;
         this.owner.applyScopeTag(next);
-        // a resource written by others gets its created_date frozen at the value shown so far
-        if (this.created && readField(current, { ...this.created, fallback: undefined }) === null) {
-          writeField(
-            next,
-            this.created,
-            readField(current, this.created) ?? new Date().toISOString(),
-          );
+        // created_date is frozen at the value shown so far: a resource written by
+        // others has no extension, and one may be ahead of meta.lastUpdated
+        if (this.created) {
+          const shown = this.toRecord(current)[this.created.field];
+          if (shown && readField(current, { ...this.created, fallback: undefined }) !== shown)
+            writeField(next, this.created, shown);
         }
         const versionId = current.meta?.versionId;
         if (!versionId) {

@@ -123,6 +123,37 @@ function tokenParams(lookup: NormalizedLookup, param: string): SearchParams | nu
 }
 
 /**
+ * created_date (an extension no server indexes) has a lower bound on
+ * updated_date: every record FhirStorage returns has created_date <=
+ * updated_date (meta.lastUpdated; FhirTable.toRecord makes sure), so
+ * `>`, `>=`, `==` and `in` (its smallest value) are sent as the same lower
+ * bound on updated_date's parameter, widened like it. An upper bound says nothing.
+ */
+function createdParams(
+  mapping: ResourceMapping,
+  lookup: NormalizedLookup,
+  supported: ReadonlySet<string>,
+): SearchParams | null | undefined {
+  const updated = [...mapping.fields.values()].find((f) => f.generated === 'updated');
+  if (!updated?.search || !supported.has(updated.search.param)) return undefined;
+  if (lookup.operator === comparisons.IN && lookup.operands.length === 0) return null;
+  const lowerBound = [
+    comparisons.GT,
+    comparisons.GTE,
+    comparisons.EQUAL,
+    comparisons.IN,
+  ] as string[];
+  const times = lookup.operands.map((o) => o.time);
+  if (!lowerBound.includes(lookup.operator) || times.some((t) => t === undefined)) return undefined;
+  const low = { text: '', time: Math.min(...(times as number[])) };
+  return dateParams(
+    updated,
+    { ...lookup, operator: comparisons.GTE, operands: [low] },
+    updated.search.param,
+  );
+}
+
+/**
  * The search parameters for one lookup: parameters to send, `undefined` when the
  * server cannot help (the adapter alone decides), or `null` when nothing can match.
  */
@@ -138,6 +169,7 @@ export function lookupParams(
     return ids.length === 0 ? null : [['_id', ids.join(',')]];
   }
   const m = mapping.fields.get(lookup.field);
+  if (m?.generated === 'created' && !m.search) return createdParams(mapping, lookup, supported);
   if (!m?.search || !supported.has(m.search.param)) return undefined;
   const param = m.search.param;
   if (m.type === 'code' || m.type === 'boolean') return enumParams(m, lookup, param);
