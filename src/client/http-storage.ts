@@ -20,6 +20,7 @@ import type {
   ProviderRecord,
 } from '../api/types.js';
 import { validateId } from '../api/validation.js';
+import { problemTypes } from '../http/problem.js';
 import { sendHttpRequest, type HttpRequest, type HttpResponse } from '../transport/http.js';
 
 export interface HttpStorageOptions {
@@ -32,6 +33,7 @@ export interface HttpStorageOptions {
 }
 
 interface ProblemBody {
+  type?: unknown;
   title?: unknown;
   detail?: unknown;
   issues?: unknown;
@@ -46,6 +48,13 @@ const unsendableId = (id: string): boolean =>
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** The facade's answer is this kind of problem (a 404 may also be a wrong base URL, a 409 a write conflict). */
+function isProblem(response: HttpResponse, type: string): boolean {
+  return isPlainObject(response.body) && response.body.type === type;
+}
+const isMissing = (response: HttpResponse): boolean =>
+  response.status === 404 && isProblem(response, problemTypes.notFound);
 
 function serialiseLookupValue(value: unknown): unknown {
   if (value instanceof Date)
@@ -109,6 +118,10 @@ export class HttpStorage implements HealthcareStorage {
       case 403:
         return new APIError(
           `the facade refused the request (${status}): ${detail ?? 'check the bearer token'}`,
+        );
+      case 404:
+        return new APIError(
+          `the facade answered ${method} with 404 without naming a missing record: is ${this.baseUrl} the facade's base URL?`,
         );
       case 409:
         return new ConflictError(detail ?? 'the facade reported a conflict');
@@ -175,7 +188,7 @@ export class HttpStorage implements HealthcareStorage {
     const query =
       source !== undefined && source !== null ? `?source=${encodeURIComponent(source)}` : '';
     const response = await this.request(`GET`, HttpStorage.path(collection, id) + query);
-    if (response.status === 404) return null;
+    if (isMissing(response)) return null;
     if (response.status !== 200) throw this.failure(response, 'GET');
     return this.record<T>(response, 'GET');
   }
@@ -195,7 +208,7 @@ export class HttpStorage implements HealthcareStorage {
       return false;
     }
     const response = await this.request('PATCH', HttpStorage.path(collection, id), data ?? null);
-    if (response.status === 404) return false;
+    if (isMissing(response)) return false;
     if (response.status !== 200) throw this.failure(response, 'PATCH');
     return true;
   }
@@ -204,7 +217,7 @@ export class HttpStorage implements HealthcareStorage {
     validateId(id);
     if (unsendableId(id)) return false;
     const response = await this.request('DELETE', HttpStorage.path(collection, id));
-    if (response.status === 404) return false;
+    if (isMissing(response)) return false;
     if (response.status !== 204 && response.status !== 200) throw this.failure(response, 'DELETE');
     return true;
   }
@@ -249,7 +262,8 @@ export class HttpStorage implements HealthcareStorage {
       source_id: sourceId,
       source_name: sourceName,
     });
-    if (response.status === 404 || response.status === 409) return false;
+    if (isMissing(response)) return false;
+    if (response.status === 409 && isProblem(response, problemTypes.linkConflict)) return false;
     if (response.status !== 201 && response.status !== 200) throw this.failure(response, 'POST');
     return true;
   }
@@ -264,7 +278,7 @@ export class HttpStorage implements HealthcareStorage {
       'DELETE',
       HttpStorage.path('patients', id, '/links') + query,
     );
-    if (response.status === 404) return false;
+    if (isMissing(response)) return false;
     if (response.status !== 204 && response.status !== 200) throw this.failure(response, 'DELETE');
     return true;
   }
@@ -273,7 +287,7 @@ export class HttpStorage implements HealthcareStorage {
     validateId(id);
     if (unsendableId(id)) return null;
     const response = await this.request('GET', HttpStorage.path('patients', id, '/links'));
-    if (response.status === 404) return null;
+    if (isMissing(response)) return null;
     if (response.status !== 200) throw this.failure(response, 'GET');
     return this.list<PatientLink>(response, 'GET');
   }

@@ -163,7 +163,8 @@ function linkBody(body: unknown): PatientLink {
   return { source_id: record.source_id as string, source_name: record.source_name as string };
 }
 
-const notFound = (detail: string): HttpProblem => new HttpProblem(httpProblem(404, detail));
+const notFound = (detail: string): HttpProblem =>
+  new HttpProblem({ type: problemTypes.notFound, title: 'Not Found', status: 404, detail });
 
 /** Route handler: records the route pattern for the log, passes rejections to the error handler. */
 function handle(fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler {

@@ -18,6 +18,8 @@ export const problemContentType = 'application/problem+json';
 /** Problem `type` URIs of the facade's own problem kinds; plain HTTP errors use `about:blank`. */
 export const problemTypes = {
   validation: 'urn:healthcare-fhir:problem:validation-error',
+  /** A record (or link) that does not exist; an unknown route is `about:blank` 404. */
+  notFound: 'urn:healthcare-fhir:problem:not-found',
   linkConflict: 'urn:healthcare-fhir:problem:link-conflict',
   writeConflict: 'urn:healthcare-fhir:problem:write-conflict',
   upstreamBadResponse: 'urn:healthcare-fhir:problem:storage-bad-response',

@@ -52,6 +52,43 @@ describe('HttpStorage error mapping', () => {
     }
   });
 
+  it('a 404 that is not a missing record (wrong baseUrl, a route the facade lacks) is an error, not null/false', async () => {
+    const app = await startApp({ storage: new MemoryStorage() });
+    try {
+      const wrong = new HttpStorage({ baseUrl: `${app.baseUrl}/api/v2` });
+      for (const op of [
+        () => wrong.getPatient('1'),
+        () => wrong.updatePatient('1', { name: 'B' }),
+        () => wrong.deletePatient('1'),
+        () => wrong.linkPatient('1', 'a', 'b'),
+        () => wrong.unlinkPatient('1', 'a', 'b'),
+        () => wrong.getPatientLinks('1'),
+      ]) {
+        await assert.rejects(op(), (e: unknown) => {
+          assert.ok(e instanceof APIError, String(e));
+          assert.match((e as Error).message, /404/);
+          return true;
+        });
+      }
+      const right = new HttpStorage({ baseUrl: app.baseUrl });
+      assert.equal(await right.getPatient('1'), null);
+      assert.equal(await right.deletePatient('1'), false);
+      assert.equal(await right.linkPatient('1', 'a', 'b'), false);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a write conflict while linking → ConflictError, not false (false is for a taken pair)', async () => {
+    const app = await startApp({ storage: failingStorage(() => new ConflictError('x')) });
+    try {
+      const client = new HttpStorage({ baseUrl: app.baseUrl });
+      await assert.rejects(client.linkPatient('1', 'a', 'b'), ConflictError);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('an unreachable facade → StorageUnavailableError(unreachable); a slow one → timeout', async () => {
     const gone = new HttpStorage({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 2000 });
     await assert.rejects(
