@@ -64,7 +64,9 @@ export class OpenApiChecker {
     });
     if (!validate(answer.json)) {
       assert.fail(
-        `${method} ${template} ${status} body does not match its schema: ${this.ajv.errorsText(validate.errors)}`,
+        `${method} ${template} ${status} body does not match its schema: ${(validate.errors ?? [])
+          .map((e) => `${e.instancePath || '(body)'} ${e.message} ${JSON.stringify(e.params)}`)
+          .join('; ')}`,
       );
     }
   }
