@@ -275,6 +275,19 @@ describe('FhirStorage requests: records', () => {
     await assert.rejects(s.createProvider({ name: 'x', sex: 'M' } as never), ValidationError);
   });
 
+  it('a blank string (which HAPI drops, so it would read back as null) is a ValidationError; nothing is sent', async () => {
+    const s = storage();
+    for (const location of ['', '   ', '\t\n']) {
+      await assert.rejects(s.createPatient({ name: 'x', location }), (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        assert.equal(e.issues[0]?.field, 'location');
+        return true;
+      });
+      await assert.rejects(s.updatePatient('p1', { location }), ValidationError);
+      await assert.rejects(s.updateProvider('p1', { location }), ValidationError);
+    }
+  });
+
   it('update: GET, then PUT with If-Match of the version read, keeping unmapped elements', async () => {
     const current = patient('p1', {
       telecom: [{ system: 'email', value: 'j@x.org' }],
