@@ -42,18 +42,22 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
   const where = origin(request.url);
   let response: Response;
   let text: string;
+  // An explicit controller and timer, not AbortSignal.timeout(): that signal can be
+  // garbage-collected while a body is still streaming, and then never fires (the
+  // read hangs until undici's own 300 s body timeout).
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), request.timeoutMs);
   try {
     response = await fetch(request.url, {
       method: request.method,
       headers,
       body: payload,
-      signal: AbortSignal.timeout(request.timeoutMs),
+      signal: controller.signal,
       redirect: 'error',
     });
     text = await response.text();
   } catch (error) {
-    const name = (error as Error | undefined)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
+    if (controller.signal.aborted) {
       throw new StorageUnavailableError(
         'timeout',
         `${where} did not answer ${request.method} within ${request.timeoutMs} ms`,
@@ -69,6 +73,8 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
         cause: error,
       },
     );
+  } finally {
+    clearTimeout(timer);
   }
   let body: T | undefined;
   if (text.trim() !== '') {
