@@ -42,7 +42,9 @@ function fieldValueIssue(field: string, spec: FieldSpec, value: unknown): string
     return undefined;
   }
   if (typeof value !== 'string') return `must be a string${spec.required ? '' : ' or null'}`;
-  if (spec.required && value.trim() === '') return 'must not be empty';
+  // A blank string is no value: FHIR servers drop it, so it would read back as null.
+  if (value.trim() === '')
+    return spec.required ? 'must not be empty' : 'must not be blank (use null)';
   if (spec.enum && !spec.enum.includes(value)) return `must be one of ${spec.enum.join(', ')}`;
   if (spec.kind === 'date' && !isCalendarDate(value)) return 'must be a real date as YYYY-MM-DD';
   if (spec.kind === 'datetime' && !isIsoDateTime(value)) return 'must be an ISO 8601 datetime';

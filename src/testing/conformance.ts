@@ -112,6 +112,7 @@ function commonInvalid(): [string, unknown][] {
     ['read-only created_date', { created_date: '2020-01-01T00:00:00.000Z' }],
     ['read-only updated_date', { updated_date: '2020-01-01T00:00:00.000Z' }],
     ['number for location', { location: 42 }],
+    ['blank location (no value is null)', { location: '  ' }],
     ['empty name', { name: '' }],
     ['blank name', { name: '   ' }],
     ['null name', { name: null }],

@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
-import { ConflictError, StorageUnavailableError, ValidationError } from '../../api/errors.js';
+import { ConflictError, StorageUnavailableError } from '../../api/errors.js';
 import { matchesAll } from '../../api/matching.js';
 import { patientModel, providerModel, type ModelSpec, type Models } from '../../api/models.js';
 import { completeRecord, withDefaults } from '../../api/records.js';
@@ -18,12 +18,7 @@ import type {
   ProviderInput,
   ProviderRecord,
 } from '../../api/types.js';
-import {
-  validateId,
-  validateLookups,
-  validateRecordInput,
-  type WriteMode,
-} from '../../api/validation.js';
+import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
 import {
   FhirClient,
   escapeSearchValue,
@@ -148,26 +143,8 @@ class FhirTable {
     return resource ? this.toRecord(resource) : null;
   }
 
-  /**
-   * The contract's validation, plus what FHIR cannot hold: a blank string
-   * (HAPI drops it, so it would silently read back as null).
-   */
-  private validate(data: unknown, mode: WriteMode): Record<string, string | null> {
-    const values = validateRecordInput(this.model, data, mode);
-    const blank = Object.keys(values).filter((field) => values[field]?.trim() === '');
-    if (blank.length) {
-      throw new ValidationError(
-        blank.map((field) => ({
-          field,
-          message: 'cannot be blank in FHIR (it would be stored as absent); use null',
-        })),
-      );
-    }
-    return values;
-  }
-
   async create(data: unknown): Promise<Row> {
-    const values = withDefaults(this.model, this.validate(data, 'create'));
+    const values = withDefaults(this.model, validateRecordInput(this.model, data, 'create'));
     const resource: FhirResource = { resourceType: this.type };
     this.owner.applyScopeTag(resource);
     for (const [field, value] of Object.entries(values)) {
@@ -202,7 +179,7 @@ class FhirTable {
   }
 
   async update(id: unknown, data: unknown): Promise<boolean> {
-    const values = this.validate(data, 'update');
+    const values = validateRecordInput(this.model, data, 'update');
     const key = validateId(id);
     if (!isFhirId(key)) return false;
     const result = await this.modify(key, (resource) => {
