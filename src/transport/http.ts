@@ -42,20 +42,29 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
   const where = origin(request.url);
   let response: Response;
   let text: string;
-  // An explicit controller and timer, not AbortSignal.timeout(): that signal can be
-  // garbage-collected while a body is still streaming, and then never fires (the
-  // read hangs until undici's own 300 s body timeout).
+  // The deadline is ours, not only the fetch signal's: a body that stops
+  // streaming after the headers was seen to ignore the abort and hang until
+  // undici's own 300 s body timeout, so each step races the timer.
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error('deadline'));
+    }, request.timeoutMs);
+  });
   try {
-    response = await fetch(request.url, {
-      method: request.method,
-      headers,
-      body: payload,
-      signal: controller.signal,
-      redirect: 'error',
-    });
-    text = await response.text();
+    response = await Promise.race([
+      fetch(request.url, {
+        method: request.method,
+        headers,
+        body: payload,
+        signal: controller.signal,
+        redirect: 'error',
+      }),
+      deadline,
+    ]);
+    text = await Promise.race([response.text(), deadline]);
   } catch (error) {
     if (controller.signal.aborted) {
       throw new StorageUnavailableError(
