@@ -97,6 +97,23 @@ export function validateId(id: unknown, what = 'id'): string {
   return id;
 }
 
+/**
+ * A link's (source id, source name): non-blank strings. A blank one could not be
+ * stored as a FHIR identifier, so every backend refuses it the same way.
+ */
+export function validateSourcePair(sourceId: unknown, sourceName: unknown): [string, string] {
+  const issues: ValidationIssue[] = [];
+  for (const [field, value] of [
+    ['source_id', sourceId],
+    ['source_name', sourceName],
+  ] as const) {
+    if (typeof value !== 'string') issues.push({ field, message: 'must be a string' });
+    else if (value.trim() === '') issues.push({ field, message: 'must not be blank' });
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return [sourceId as string, sourceName as string];
+}
+
 /** One lookup value after validation. */
 export interface Operand {
   /** The value as text: the string itself, a `YYYY-MM-DD` date, or a datetime as ISO 8601 UTC with ms. */

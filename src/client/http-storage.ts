@@ -19,7 +19,7 @@ import type {
   ProviderInput,
   ProviderRecord,
 } from '../api/types.js';
-import { validateId } from '../api/validation.js';
+import { validateId, validateSourcePair } from '../api/validation.js';
 import { problemTypes } from '../http/problem.js';
 import { sendHttpRequest, type HttpRequest, type HttpResponse } from '../transport/http.js';
 
@@ -183,7 +183,7 @@ export class HttpStorage implements HealthcareStorage {
     source?: string | null,
   ): Promise<T | null> {
     validateId(id);
-    if (source !== undefined && source !== null) validateId(source, 'source');
+    if (source !== undefined && source !== null) validateSourcePair(id, source);
     if (unsendableId(id)) return null;
     const query =
       source !== undefined && source !== null ? `?source=${encodeURIComponent(source)}` : '';
@@ -255,8 +255,7 @@ export class HttpStorage implements HealthcareStorage {
 
   async linkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean> {
     validateId(id);
-    validateId(sourceId, 'source_id');
-    validateId(sourceName, 'source_name');
+    validateSourcePair(sourceId, sourceName);
     if (unsendableId(id)) return false;
     const response = await this.request('POST', HttpStorage.path('patients', id, '/links'), {
       source_id: sourceId,
@@ -270,8 +269,7 @@ export class HttpStorage implements HealthcareStorage {
 
   async unlinkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean> {
     validateId(id);
-    validateId(sourceId, 'source_id');
-    validateId(sourceName, 'source_name');
+    validateSourcePair(sourceId, sourceName);
     if (unsendableId(id)) return false;
     const query = `?source_id=${encodeURIComponent(sourceId)}&source_name=${encodeURIComponent(sourceName)}`;
     const response = await this.request(

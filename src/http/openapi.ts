@@ -19,6 +19,8 @@ export interface OpenApiOptions {
 }
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+/** A string with something in it besides white space (the validation module rejects blanks). */
+const nonBlank: Schema = { type: 'string', pattern: '\\S' };
 
 function stringSchema(spec: FieldSpec): Schema {
   const schema: Schema = { type: 'string' };
@@ -26,6 +28,7 @@ function stringSchema(spec: FieldSpec): Schema {
   if (spec.kind === 'datetime') schema.format = 'date-time';
   if (spec.enum) schema.enum = [...spec.enum];
   if (spec.required) schema.minLength = 1;
+  if (spec.kind === 'string' && !spec.enum) schema.pattern = nonBlank.pattern;
   return schema;
 }
 
@@ -365,8 +368,8 @@ function modelPaths(model: ModelSpec, collection: string, auth: boolean): Record
         operationId: 'unlinkPatient',
         summary: 'Remove one link of the patient.',
         parameters: [
-          { name: 'source_id', in: 'query', required: true, schema: { type: 'string' } },
-          { name: 'source_name', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'source_id', in: 'query', required: true, schema: nonBlank },
+          { name: 'source_name', in: 'query', required: true, schema: nonBlank },
         ],
         responses: responses({ '204': { description: 'Unlinked.' } }, ['400', '404'], auth),
       },
@@ -392,7 +395,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
   }
   schemas.PatientLink = {
     type: 'object',
-    properties: { source_id: { type: 'string' }, source_name: { type: 'string' } },
+    properties: { source_id: nonBlank, source_name: nonBlank },
     required: ['source_id', 'source_name'],
     additionalProperties: false,
   };

@@ -874,6 +874,28 @@ function linkSuite(runner: TestRunner, getStorage: () => HealthcareStorage, toke
     assert.equal((await s.getPatient('ext-7', source))?.id, q.id);
   });
 
+  it('a blank source id or source name is a ValidationError, and links nothing', async () => {
+    const s = getStorage();
+    const p = await newPatient('Blank');
+    for (const [id, name] of [
+      ['', source],
+      ['  ', source],
+      ['blank-1', ''],
+      ['blank-1', ' \t'],
+    ]) {
+      await rejectsValidation(
+        s.linkPatient(p.id, id!, name!),
+        `link ${JSON.stringify([id, name])}`,
+      );
+      await rejectsValidation(
+        s.unlinkPatient(p.id, id!, name!),
+        `unlink ${JSON.stringify([id, name])}`,
+      );
+      await rejectsValidation(s.getPatient(id!, name!), `get by ${JSON.stringify([id, name])}`);
+    }
+    if (s.getPatientLinks) assert.deepEqual(await s.getPatientLinks(p.id), []);
+  });
+
   it('get by source with an unknown pair is null', async () => {
     const s = getStorage();
     assert.equal(await s.getPatient(`never-${token}`, source), null);

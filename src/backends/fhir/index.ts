@@ -18,7 +18,12 @@ import type {
   ProviderInput,
   ProviderRecord,
 } from '../../api/types.js';
-import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
+import {
+  validateId,
+  validateLookups,
+  validateRecordInput,
+  validateSourcePair,
+} from '../../api/validation.js';
 import {
   FhirClient,
   escapeSearchValue,
@@ -397,13 +402,6 @@ export class FhirStorage implements HealthcareStorage {
     return (resource.identifier ?? []).some((i) => i?.system === system && i?.value === value);
   }
 
-  private static pairArgs(sourceId: unknown, sourceName: unknown): [string, string] | null {
-    const id = validateId(sourceId, 'source_id');
-    const name = validateId(sourceName, 'source_name');
-    // FHIR strings cannot be empty: such a pair can never be stored
-    return id === '' || name === '' ? null : [id, name];
-  }
-
   /** The patients holding the identifier (one search). */
   private async holders(system: string, value: string): Promise<FhirResource[]> {
     const found = await this.search(this.patients.type, [
@@ -415,15 +413,14 @@ export class FhirStorage implements HealthcareStorage {
   async getPatient(id: string, source?: string | null): Promise<PatientRecord | null> {
     if (source === undefined || source === null)
       return (await this.patients.get(id)) as PatientRecord | null;
-    const pair = FhirStorage.pairArgs(id, source);
-    if (!pair) return null;
+    const pair = validateSourcePair(id, source);
     const [found] = await this.holders(this.systemFor(pair[1]), pair[0]);
     return found ? (this.patients.toRecord(found) as PatientRecord) : null;
   }
 
   async linkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean> {
-    const pair = FhirStorage.pairArgs(sourceId, sourceName);
-    if (!isFhirId(validateId(id)) || !pair) return false;
+    const pair = validateSourcePair(sourceId, sourceName);
+    if (!isFhirId(validateId(id))) return false;
     const system = this.systemFor(pair[1]);
     const value = pair[0];
     return this.links.run(JSON.stringify([system, value]), async () => {
@@ -458,8 +455,8 @@ export class FhirStorage implements HealthcareStorage {
   }
 
   async unlinkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean> {
-    const pair = FhirStorage.pairArgs(sourceId, sourceName);
-    if (!isFhirId(validateId(id)) || !pair) return false;
+    const pair = validateSourcePair(sourceId, sourceName);
+    if (!isFhirId(validateId(id))) return false;
     return this.removeIdentifier(id, this.systemFor(pair[1]), pair[0]);
   }
 

@@ -15,7 +15,12 @@ import type {
   ProviderInput,
   ProviderRecord,
 } from '../../api/types.js';
-import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
+import {
+  validateId,
+  validateLookups,
+  validateRecordInput,
+  validateSourcePair,
+} from '../../api/validation.js';
 
 type StoredRecord = Record<string, string | null>;
 
@@ -83,10 +88,8 @@ export class MemoryStorage implements HealthcareStorage {
   }
 
   private static linkKey(sourceId: string, sourceName: string): string {
-    return JSON.stringify([
-      validateId(sourceName, 'source_name'),
-      validateId(sourceId, 'source_id'),
-    ]);
+    const [id, name] = validateSourcePair(sourceId, sourceName);
+    return JSON.stringify([name, id]);
   }
 
   async getPatient(id: string, source?: string | null): Promise<PatientRecord | null> {
