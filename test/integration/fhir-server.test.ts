@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { requireFhirBaseUrl } from '../fhir-base-url.js';
 
-const baseUrl = process.env.FHIR_BASE_URL?.replace(/\/+$/, '');
+const baseUrl = requireFhirBaseUrl();
 const FHIR_JSON = 'application/fhir+json';
 const TAG_SYSTEM = 'urn:healthcare-fhir:test-run';
 const runTag = randomUUID();
@@ -24,7 +25,6 @@ interface Bundle extends Resource {
 }
 
 function url(path: string): string {
-  assert.ok(baseUrl, 'FHIR_BASE_URL is not set: run the tests with `npm test`');
   return `${baseUrl}/${path}`;
 }
 
