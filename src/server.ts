@@ -114,11 +114,23 @@ export async function startServer(
     bodyLimit: config.bodyLimit,
     logger,
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (error?: Error) =>
-      error ? reject(error) : resolve(s),
-    );
-  });
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.port, config.host, (error?: Error) =>
+        error ? reject(error) : resolve(s),
+      );
+    });
+  } catch (error) {
+    // Nothing is served: do not leave the local HAPI server (or the storage) behind.
+    await storage.close?.();
+    await localFhir?.stop();
+    throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? new Error(`port ${config.port} is already in use (set PORT to another one)`, {
+          cause: error,
+        })
+      : error;
+  }
   answerClientErrors(server);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

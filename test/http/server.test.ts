@@ -62,6 +62,35 @@ describe('errors before the app sees the request', () => {
 });
 
 describe('graceful shutdown', () => {
+  it('a port in use is a clear error, and the storage is closed', async () => {
+    const first = await startServer(
+      { ...readConfig({ HEALTHCARE_STORAGE_BACKEND: 'memory', PORT: '0' }), host: '127.0.0.1' },
+      { logger: silentLogger() },
+    );
+    let closed = false;
+    const storage = Object.assign(new MemoryStorage(), {
+      close: async () => {
+        closed = true;
+      },
+    });
+    try {
+      const port = String(new URL(first.url).port);
+      await assert.rejects(
+        startServer(
+          {
+            ...readConfig({ HEALTHCARE_STORAGE_BACKEND: 'memory', PORT: port }),
+            host: '127.0.0.1',
+          },
+          { logger: silentLogger(), storage },
+        ),
+        new RegExp(`port ${port} is already in use`),
+      );
+      assert.ok(closed, 'the storage was closed');
+    } finally {
+      await first.shutdown();
+    }
+  });
+
   it('finishes an in-flight request, then refuses new connections', async () => {
     const memory = new MemoryStorage();
     const created = await memory.createPatient({ name: 'Slow' });
