@@ -96,6 +96,22 @@ export class HttpStorage implements HealthcareStorage {
     });
   }
 
+  /**
+   * A request about one record: `null` when the facade answers that the record
+   * is missing, the response when its status is one of `ok`, else the failure.
+   */
+  private async recordRequest(
+    method: HttpRequest['method'],
+    path: string,
+    ok: readonly number[],
+    body?: unknown,
+  ): Promise<HttpResponse | null> {
+    const response = await this.request(method, path, body);
+    if (isMissing(response)) return null;
+    if (!ok.includes(response.status)) throw this.failure(response, method);
+    return response;
+  }
+
   /** The error for an answer the caller did not expect. */
   private failure(response: HttpResponse, method: string): Error {
     const problem = (isPlainObject(response.body) ? response.body : {}) as ProblemBody;
@@ -187,10 +203,12 @@ export class HttpStorage implements HealthcareStorage {
     if (unsendableId(id)) return null;
     const query =
       source !== undefined && source !== null ? `?source=${encodeURIComponent(source)}` : '';
-    const response = await this.request(`GET`, HttpStorage.path(collection, id) + query);
-    if (isMissing(response)) return null;
-    if (response.status !== 200) throw this.failure(response, 'GET');
-    return this.record<T>(response, 'GET');
+    const response = await this.recordRequest(
+      'GET',
+      HttpStorage.path(collection, id) + query,
+      [200],
+    );
+    return response && this.record<T>(response, 'GET');
   }
 
   private async createRecord<T>(collection: Collection, data: unknown): Promise<T> {
@@ -207,19 +225,24 @@ export class HttpStorage implements HealthcareStorage {
         throw new ValidationError('an update must be a JSON object of fields');
       return false;
     }
-    const response = await this.request('PATCH', HttpStorage.path(collection, id), data ?? null);
-    if (isMissing(response)) return false;
-    if (response.status !== 200) throw this.failure(response, 'PATCH');
-    return true;
+    const response = await this.recordRequest(
+      'PATCH',
+      HttpStorage.path(collection, id),
+      [200],
+      data ?? null,
+    );
+    return response !== null;
   }
 
   private async deleteRecord(collection: Collection, id: string): Promise<boolean> {
     validateId(id);
     if (unsendableId(id)) return false;
-    const response = await this.request('DELETE', HttpStorage.path(collection, id));
-    if (isMissing(response)) return false;
-    if (response.status !== 204 && response.status !== 200) throw this.failure(response, 'DELETE');
-    return true;
+    const response = await this.recordRequest(
+      'DELETE',
+      HttpStorage.path(collection, id),
+      [204, 200],
+    );
+    return response !== null;
   }
 
   private async filterRecords<T>(collection: Collection, lookups: Lookup[]): Promise<T[]> {
@@ -272,22 +295,23 @@ export class HttpStorage implements HealthcareStorage {
     validateSourcePair(sourceId, sourceName);
     if (unsendableId(id)) return false;
     const query = `?source_id=${encodeURIComponent(sourceId)}&source_name=${encodeURIComponent(sourceName)}`;
-    const response = await this.request(
+    const response = await this.recordRequest(
       'DELETE',
       HttpStorage.path('patients', id, '/links') + query,
+      [204, 200],
     );
-    if (isMissing(response)) return false;
-    if (response.status !== 204 && response.status !== 200) throw this.failure(response, 'DELETE');
-    return true;
+    return response !== null;
   }
 
   async getPatientLinks(id: string): Promise<PatientLink[] | null> {
     validateId(id);
     if (unsendableId(id)) return null;
-    const response = await this.request('GET', HttpStorage.path('patients', id, '/links'));
-    if (isMissing(response)) return null;
-    if (response.status !== 200) throw this.failure(response, 'GET');
-    return this.list<PatientLink>(response, 'GET');
+    const response = await this.recordRequest(
+      'GET',
+      HttpStorage.path('patients', id, '/links'),
+      [200],
+    );
+    return response && this.list<PatientLink>(response, 'GET');
   }
 
   getProvider(id: string): Promise<ProviderRecord | null> {
