@@ -36,7 +36,8 @@ export interface FhirClientOptions {
   timeoutMs?: number;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
+/** A JSON object (not null, not an array). */
+export const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** A FHIR logical id: `[A-Za-z0-9\-.]{1,64}`. Anything else is never put into a URL. */

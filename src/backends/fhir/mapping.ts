@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extendModel, type FieldKind, type FieldSpec, type ModelSpec } from '../../api/models.js';
 import { isCalendarDate } from '../../api/validation.js';
-import type { FhirResource } from './client.js';
+import { isObject, type FhirResource } from './client.js';
 
 export class FhirMappingError extends Error {
   override name = 'FhirMappingError';
@@ -105,8 +105,6 @@ export function parsePath(text: string): PathSegment[] {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function pick(container: unknown, segment: PathSegment): unknown {
   if (!isObject(container)) return undefined;
