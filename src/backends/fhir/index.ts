@@ -105,6 +105,12 @@ const DEFAULT_SYSTEM_BASE = 'urn:healthcare-fhir:source:';
 type Row = Record<string, string | null>;
 type Mutate = (resource: FhirResource) => void;
 
+/** Matches the identifier that stores the link `(system, value)`. */
+const isLinkIdentifier =
+  (system: string, value: string) =>
+  (identifier: FhirIdentifier | undefined): boolean =>
+    identifier?.system === system && identifier?.value === value;
+
 /** One model on one resource type. */
 class FhirTable {
   readonly model: ModelSpec;
@@ -399,7 +405,7 @@ export class FhirStorage implements HealthcareStorage {
   }
 
   private static holds(resource: FhirResource, system: string, value: string): boolean {
-    return (resource.identifier ?? []).some((i) => i?.system === system && i?.value === value);
+    return (resource.identifier ?? []).some(isLinkIdentifier(system, value));
   }
 
   /** The patients holding the identifier (one search). */
@@ -445,7 +451,7 @@ export class FhirStorage implements HealthcareStorage {
     let removed = false;
     const stored = await this.patients.modify(id, (patient) => {
       const list = patient.identifier ?? [];
-      const at = list.findIndex((i) => i?.system === system && i?.value === value);
+      const at = list.findIndex(isLinkIdentifier(system, value));
       removed = at >= 0;
       if (!removed) return;
       list.splice(at, 1);
