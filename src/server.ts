@@ -68,12 +68,16 @@ export interface StartServerOptions {
   storage?: HealthcareStorage;
 }
 
+/** The pino logger `npm start` writes with (level from `LOG_LEVEL`). */
+function defaultLogger(): Logger {
+  return pino({ name: 'healthcare-fhir', level: process.env.LOG_LEVEL ?? 'info' });
+}
+
 export async function startServer(
   config: ServerConfig,
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
-  const logger =
-    options.logger ?? pino({ name: 'healthcare-fhir', level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = options.logger ?? defaultLogger();
   const graceMs = options.graceMs ?? 10_000;
   let localFhir: LocalFhirServer | undefined;
   let storage: HealthcareStorage;
@@ -169,7 +173,7 @@ export async function startServer(
 }
 
 async function main(): Promise<void> {
-  const logger = pino({ name: 'healthcare-fhir', level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = defaultLogger();
   let config: ServerConfig;
   try {
     config = readConfig();
