@@ -401,10 +401,6 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
   };
   Object.assign(schemas, problemSchemas());
 
-  const problemDoc = {
-    description: 'Problem details.',
-    content: { [problemContentType]: { schema: ref('Problem') } },
-  };
   const document: Record<string, unknown> = {
     openapi: '3.1.0',
     info: {
@@ -476,8 +472,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
           'ValidationProblem',
         ),
         Unauthorized: {
-          ...problemDoc,
-          description: 'Missing or wrong bearer token.',
+          ...problemResponse('Missing or wrong bearer token.'),
           headers: { 'WWW-Authenticate': { schema: { type: 'string' } } },
         },
         NotFound: problemResponse('No such record (or route).'),
