@@ -27,7 +27,7 @@ function codePointOrder(unit: number): number {
 }
 
 /** Epoch ms of a stored date (`YYYY-MM-DD`, at 00:00 UTC) or datetime value. */
-export function storedTime(kind: FieldKind, value: string): number {
+function storedTime(kind: FieldKind, value: string): number {
   return Date.parse(kind === 'date' ? `${value}T00:00:00Z` : value);
 }
 

@@ -76,11 +76,11 @@ export function packageRoot(): string {
   }
 }
 
-export function fhirServerDir(): string {
+function fhirServerDir(): string {
   return path.join(packageRoot(), 'fhir-server');
 }
 
-export function fhirServerJarPath(): string {
+function fhirServerJarPath(): string {
   return path.join(fhirServerDir(), 'target', 'fhir-server.jar');
 }
 
@@ -100,7 +100,7 @@ function newestMtimeMs(p: string): number {
 }
 
 /** True when the jar is missing or older than fhir-server/pom.xml or anything under fhir-server/src. */
-export function fhirServerNeedsBuild(): boolean {
+function fhirServerNeedsBuild(): boolean {
   const jar = fhirServerJarPath();
   if (!fs.existsSync(jar)) return true;
   const jarMtime = fs.statSync(jar).mtimeMs;
@@ -153,7 +153,7 @@ let buildInFlight: Promise<string> | undefined;
  * Runs `mvn package` for fhir-server/ if the jar is missing or stale; returns the jar path.
  * Concurrent calls in one process share one build.
  */
-export async function buildFhirServer(onProgress?: (m: string) => void): Promise<string> {
+async function buildFhirServer(onProgress?: (m: string) => void): Promise<string> {
   if (buildInFlight) return buildInFlight;
   buildInFlight = doBuild(onProgress).finally(() => {
     buildInFlight = undefined;

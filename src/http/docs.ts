@@ -6,7 +6,7 @@ import express, { type Router } from 'express';
 const require = createRequire(import.meta.url);
 
 /** The directory of the installed swagger-ui-dist package. */
-export function swaggerUiDir(): string {
+function swaggerUiDir(): string {
   return path.dirname(require.resolve('swagger-ui-dist/package.json'));
 }
 

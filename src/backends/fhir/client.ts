@@ -41,7 +41,7 @@ export const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** A FHIR logical id: `[A-Za-z0-9\-.]{1,64}`. Anything else is never put into a URL. */
-export const fhirIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+const fhirIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
 export function isFhirId(id: unknown): id is string {
   return typeof id === 'string' && fhirIdPattern.test(id);
 }

@@ -25,7 +25,7 @@ const chunkSeparators = /[\s\\%_,|$*]+/u;
  * The longest run of the value without whitespace or special characters: a
  * substring of the field, and (without whitespace) of one indexed name part.
  */
-export function longestChunk(value: string): string | undefined {
+function longestChunk(value: string): string | undefined {
   let best = '';
   for (const chunk of value.split(chunkSeparators))
     if ([...chunk].length > [...best].length) best = chunk;
@@ -157,7 +157,7 @@ function createdParams(
  * The search parameters for one lookup: parameters to send, `undefined` when the
  * server cannot help (the adapter alone decides), or `null` when nothing can match.
  */
-export function lookupParams(
+function lookupParams(
   mapping: ResourceMapping,
   lookup: NormalizedLookup,
   supported: ReadonlySet<string>,
