@@ -38,7 +38,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function fieldValueIssue(field: string, spec: FieldSpec, value: unknown): string | undefined {
   if (value === null) {
     if (spec.required) return 'is required and cannot be null';
-    if (spec.default !== undefined) return `cannot be null (one of ${spec.enum?.join(', ')})`;
+    if (spec.default !== undefined) {
+      return spec.enum ? `cannot be null (one of ${spec.enum.join(', ')})` : 'cannot be null';
+    }
     return undefined;
   }
   if (typeof value !== 'string') return `must be a string${spec.required ? '' : ' or null'}`;
