@@ -21,7 +21,13 @@ import type {
 } from '../api/types.js';
 import { validateId, validateSourcePair } from '../api/validation.js';
 import { problemTypes } from '../http/problem.js';
-import { sendHttpRequest, type HttpRequest, type HttpResponse } from '../transport/http.js';
+import {
+  parseBaseUrl,
+  parseTimeout,
+  sendHttpRequest,
+  type HttpRequest,
+  type HttpResponse,
+} from '../transport/http.js';
 
 export interface HttpStorageOptions {
   /** The facade's base URL, e.g. `http://localhost:3000`. */
@@ -69,13 +75,9 @@ export class HttpStorage implements HealthcareStorage {
   private readonly timeoutMs: number;
 
   constructor(options: HttpStorageOptions) {
-    const url = new URL(options.baseUrl);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TypeError('HttpStorage baseUrl must be an http(s) URL');
-    }
-    this.baseUrl = url.href.replace(/\/+$/, '');
+    this.baseUrl = parseBaseUrl('HttpStorage', options.baseUrl);
     this.token = options.token;
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = parseTimeout('HttpStorage', options.timeoutMs, 30_000);
   }
 
   private async request<T>(

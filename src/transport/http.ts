@@ -5,6 +5,38 @@
  */
 import { StorageUnavailableError } from '../api/errors.js';
 
+/**
+ * A client's base URL option: absolute http(s), without query, fragment or
+ * trailing slash. `owner` names the class in the error (`FhirStorage`, …).
+ */
+export function parseBaseUrl(owner: string, value: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(String(value));
+  } catch {
+    url = undefined;
+  }
+  if (
+    typeof value !== 'string' ||
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:')
+  ) {
+    throw new TypeError(`${owner}: baseUrl must be an absolute http(s) URL`);
+  }
+  url.search = '';
+  url.hash = '';
+  return url.href.replace(/\/+$/, '');
+}
+
+/** A client's timeout option in ms: a positive number, `fallback` when not given. */
+export function parseTimeout(owner: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${owner}: timeoutMs must be a positive number of milliseconds`);
+  }
+  return value;
+}
+
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;

@@ -6,7 +6,13 @@
  */
 import type { Bundle, Coding, Identifier, Meta } from 'fhir/r4.js';
 import { StorageUnavailableError } from '../../api/errors.js';
-import { sendHttpRequest, type HttpRequest, type HttpResponse } from '../../transport/http.js';
+import {
+  parseBaseUrl,
+  parseTimeout,
+  sendHttpRequest,
+  type HttpRequest,
+  type HttpResponse,
+} from '../../transport/http.js';
 
 /**
  * A resource as this backend handles it: the R4 elements it reads directly
@@ -81,21 +87,10 @@ export class FhirClient {
   readonly timeoutMs: number;
 
   constructor(options: FhirClientOptions) {
-    let base: URL;
-    try {
-      base = new URL(options.baseUrl);
-    } catch {
-      throw new TypeError('FhirStorage: baseUrl must be an absolute http(s) URL');
-    }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new TypeError('FhirStorage: baseUrl must be an absolute http(s) URL');
-    }
-    base.search = '';
-    base.hash = '';
-    this.baseUrl = base.href.replace(/\/+$/, '');
+    this.baseUrl = parseBaseUrl('FhirStorage', options.baseUrl);
     this.headers = { ...options.headers };
     this.authorize = options.authorize;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = parseTimeout('FhirStorage', options.timeoutMs, 10_000);
   }
 
   private async send<T>(
