@@ -4,7 +4,7 @@
  */
 import { comparisons } from './comparisons.js';
 import type { FieldKind } from './models.js';
-import type { NormalizedLookup, Operand } from './validation.js';
+import { dateStartTime, type NormalizedLookup, type Operand } from './validation.js';
 
 /**
  * Compares strings by Unicode code point (JS `<` compares UTF-16 code units,
@@ -28,7 +28,7 @@ function codePointOrder(unit: number): number {
 
 /** Epoch ms of a stored date (`YYYY-MM-DD`, at 00:00 UTC) or datetime value. */
 function storedTime(kind: FieldKind, value: string): number {
-  return Date.parse(kind === 'date' ? `${value}T00:00:00Z` : value);
+  return kind === 'date' ? dateStartTime(value) : Date.parse(value);
 }
 
 function compare(kind: FieldKind, stored: string, operand: Operand): number {

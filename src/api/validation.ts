@@ -20,6 +20,11 @@ export function isCalendarDate(value: string): boolean {
   return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
 }
 
+/** Epoch ms of a `YYYY-MM-DD` date: the start of that day, UTC (how dates compare with datetimes). */
+export function dateStartTime(date: string): number {
+  return Date.parse(`${date}T00:00:00Z`);
+}
+
 /** An ISO 8601 datetime with a zone (`Z` or `±hh:mm`) on a real calendar day. */
 export function isIsoDateTime(value: string): boolean {
   return (
@@ -149,8 +154,7 @@ function parseOperand(
     return Number.isNaN(time) ? 'is an invalid Date' : { text: value.toISOString(), time };
   }
   if (typeof value === 'string') {
-    if (isCalendarDate(value))
-      return { text: value, time: Date.parse(`${value}T00:00:00Z`), dateOnly: true };
+    if (isCalendarDate(value)) return { text: value, time: dateStartTime(value), dateOnly: true };
     if (isIsoDateTime(value)) {
       const time = Date.parse(value);
       return { text: new Date(time).toISOString(), time };

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extendModel, type FieldKind, type FieldSpec, type ModelSpec } from '../../api/models.js';
-import { isCalendarDate } from '../../api/validation.js';
+import { dateStartTime, isCalendarDate } from '../../api/validation.js';
 import { isObject, type FhirResource } from './client.js';
 
 export class FhirMappingError extends Error {
@@ -187,7 +187,7 @@ export function setAt(resource: Json, segments: readonly PathSegment[], value: u
 
 function toIsoMillis(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const time = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  const time = /^\d{4}-\d{2}-\d{2}$/.test(value) ? dateStartTime(value) : Date.parse(value);
   return Number.isNaN(time) ? null : new Date(time).toISOString();
 }
 
