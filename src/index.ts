@@ -40,3 +40,10 @@ export { HealthcareAPI, PatientClient, ProviderClient } from './api/client.js';
 export { MemoryStorage, type MemoryStorageOptions } from './backends/memory/index.js';
 export { HttpStorage, type HttpStorageOptions } from './client/http-storage.js';
 export { FhirStorage, FhirMappingError, type FhirStorageOptions } from './backends/fhir/index.js';
+export {
+  type FhirAuthOptions,
+  type FhirAuthType,
+  type SmartJwtAlgorithm,
+  type AuthCheck,
+} from './transport/auth.js';
+export { type RetryOptions } from './transport/retry.js';

@@ -37,12 +37,17 @@ export function parseTimeout(owner: string, value: unknown, fallback: number): n
   return value;
 }
 
+/** Statuses that say "not now" rather than "no": too many requests, bad gateway, unavailable, gateway timeout. */
+export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as `application/x-www-form-urlencoded` (an OAuth token request); instead of `body`. */
+  form?: Record<string, string>;
   /** Content type of the body (default `application/json`). */
   contentType?: string;
   timeoutMs: number;
@@ -56,7 +61,7 @@ export interface HttpResponse<T = unknown> {
 }
 
 /** Who is answering, for error messages: the origin only, never the path or query. */
-function origin(url: string): string {
+export function origin(url: string): string {
   try {
     return new URL(url).origin;
   } catch {
@@ -67,7 +72,10 @@ function origin(url: string): string {
 export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
   const headers: Record<string, string> = { ...request.headers };
   let payload: string | undefined;
-  if (request.body !== undefined) {
+  if (request.form !== undefined) {
+    payload = new URLSearchParams(request.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  } else if (request.body !== undefined) {
     payload = JSON.stringify(request.body);
     headers['content-type'] ??= request.contentType ?? 'application/json';
   }
@@ -122,6 +130,11 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
     try {
       body = JSON.parse(text) as T;
     } catch (error) {
+      // A busy server or its gateway answers 429/5xx with a page of its own:
+      // the status says all there is, and the retry layer decides on it.
+      if (TRANSIENT_STATUSES.has(response.status)) {
+        return { status: response.status, headers: response.headers, body: undefined };
+      }
       throw new StorageUnavailableError(
         'bad-response',
         `${where} answered ${request.method} with status ${response.status} and a body that is not JSON`,

@@ -41,7 +41,8 @@ const other = new GarbageServer();
 let origin = '';
 let otherOrigin = '';
 const timeoutMs = 300;
-const storage = () => new FhirStorage({ baseUrl: `${origin}/fhir`, timeoutMs });
+// One answer, one verdict: retries are proven in test/faults.
+const storage = () => new FhirStorage({ baseUrl: `${origin}/fhir`, timeoutMs, retry: false });
 
 const kind =
   (k: 'bad-response' | 'timeout' | 'unreachable') =>
@@ -124,7 +125,6 @@ describe('FhirStorage on a server answering garbage (real local HTTP server)', (
     ['404 that is not FHIR (a wrong base URL)', send(404, { status: 404, error: 'Not Found' })],
     ['410 with HTML', send(410, '<html>gone</html>', 'text/html')],
     ['500', send(500, outcome())],
-    ['503 from a proxy', send(503, 'upstream down', 'text/plain')],
   ];
   for (const [title, handler] of wrongReads) {
     it(`a read answered ${title}: get, update, delete-free reads and links are bad-response`, async () => {
@@ -141,6 +141,18 @@ describe('FhirStorage on a server answering garbage (real local HTTP server)', (
       );
     });
   }
+
+  it('a read answered 503 with a proxy page (retries off) is unreachable with upstreamStatus 503, not a null', async () => {
+    fhir.handler = send(503, 'upstream down', 'text/plain');
+    const s = storage();
+    await assert.rejects(s.getPatient('1'), (e: unknown) => {
+      assert.ok(kind('unreachable')(e));
+      assert.equal((e as StorageUnavailableError).upstreamStatus, 503);
+      return true;
+    });
+    await assert.rejects(s.updatePatient('1', { location: 'x' }), kind('unreachable'));
+    assert.deepEqual(fhir.requests, ['GET /fhir/Patient/1', 'GET /fhir/Patient/1']);
+  });
 
   it('a PUT answered with a Patient of another id (or {}) is bad-response', async () => {
     for (const answer of [patient('2', { meta: { versionId: '2' } }), {}]) {
@@ -283,7 +295,11 @@ describe('FhirStorage on a server answering garbage (real local HTTP server)', (
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const s = new FhirStorage({ baseUrl: `http://127.0.0.1:${port}/fhir`, timeoutMs });
+      const s = new FhirStorage({
+        baseUrl: `http://127.0.0.1:${port}/fhir`,
+        timeoutMs,
+        retry: false,
+      });
       for (const call of [
         () => s.getPatient('1'),
         () => s.updatePatient('1', { name: 'N' }),

@@ -726,9 +726,12 @@ describe('FhirStorage: failures of the server', () => {
     }
   });
 
-  it('a slow answer → timeout', async () => {
+  it('a slow answer, retries off → timeout', async () => {
     nock(origin).get('/fhir/Patient/1').delay(500).reply(200, patient('1'));
-    await assert.rejects(storage({ timeoutMs: 100 }).getPatient('1'), kind('timeout'));
+    await assert.rejects(
+      storage({ timeoutMs: 100, retry: false }).getPatient('1'),
+      kind('timeout'),
+    );
   });
 
   it('a body that is not JSON, a 500, a 401, a wrong resource or a broken Bundle → bad-response', async () => {

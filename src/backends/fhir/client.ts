@@ -6,13 +6,19 @@
  */
 import type { Bundle, Coding, Identifier, Meta } from 'fhir/r4.js';
 import { StorageUnavailableError } from '../../api/errors.js';
+import { FhirAuth, type FhirAuthOptions } from '../../transport/auth.js';
 import {
   parseBaseUrl,
   parseTimeout,
-  sendHttpRequest,
   type HttpRequest,
   type HttpResponse,
 } from '../../transport/http.js';
+import {
+  parseRetryOptions,
+  sendWithRetry,
+  type RetryOptions,
+  type RetryPolicy,
+} from '../../transport/retry.js';
 
 /**
  * A resource as this backend handles it: the R4 elements it reads directly
@@ -38,6 +44,10 @@ export interface FhirClientOptions {
   headers?: HeaderMap;
   /** Called before every request; its headers (e.g. `Authorization`) are added. */
   authorize?: () => Promise<HeaderMap> | HeaderMap;
+  /** Credentials for the FHIR server (bearer, basic, OAuth client credentials, SMART backend). */
+  auth?: FhirAuthOptions;
+  /** Retries of idempotent requests on transient failures; `false` sends each once. */
+  retry?: RetryOptions | false;
   /** Per request, default 10000. */
   timeoutMs?: number;
 }
@@ -84,6 +94,8 @@ export class FhirClient {
   readonly baseUrl: string;
   private readonly headers: HeaderMap;
   private readonly authorize?: FhirClientOptions['authorize'];
+  readonly auth?: FhirAuth;
+  readonly retry: RetryPolicy;
   readonly timeoutMs: number;
 
   constructor(options: FhirClientOptions) {
@@ -91,25 +103,52 @@ export class FhirClient {
     this.headers = { ...options.headers };
     this.authorize = options.authorize;
     this.timeoutMs = parseTimeout('FhirStorage', options.timeoutMs, 10_000);
+    this.retry = parseRetryOptions('FhirStorage', options.retry);
+    if (options.auth !== undefined) {
+      if (options.authorize) throw new TypeError('FhirStorage: give auth or authorize, not both');
+      this.auth = FhirAuth.create(options.auth, {
+        baseUrl: this.baseUrl,
+        timeoutMs: this.timeoutMs,
+        retry: this.retry,
+      });
+    }
   }
 
+  /**
+   * One FHIR request. GET, DELETE and a PUT with `If-Match` may be sent again
+   * on a transient failure; a create is sent once. A 401 with a token that can
+   * be renewed is answered by one new token and one more try: the server
+   * refused before doing anything, so even a create is safe to resend.
+   */
   private async send<T>(
     method: HttpRequest['method'],
     url: string,
     extra: HeaderMap = {},
     body?: unknown,
-    timeoutMs = this.timeoutMs,
+    { timeoutMs = this.timeoutMs, once = false }: { timeoutMs?: number; once?: boolean } = {},
   ): Promise<HttpResponse<T>> {
-    const auth = this.authorize ? await this.authorize() : {};
-    const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...auth, ...extra };
-    return sendHttpRequest<T>({
-      method,
-      url,
-      headers,
-      body,
-      contentType: FHIR_JSON,
-      timeoutMs,
-    });
+    const custom = this.authorize ? await this.authorize() : {};
+    const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...custom, ...extra };
+    const idempotent =
+      !once &&
+      (method === 'GET' || method === 'DELETE' || (method === 'PUT' && 'if-match' in extra));
+    const attempt = async (): Promise<HttpResponse<T>> => {
+      const authorization = this.auth ? await this.auth.authorization() : undefined;
+      const request = {
+        method,
+        url,
+        headers: authorization ? { ...headers, authorization } : headers,
+        body,
+        contentType: FHIR_JSON,
+        timeoutMs,
+      };
+      const res = await sendWithRetry<T>(request, this.retry, idempotent);
+      if (res.status === 401 && authorization) this.auth?.invalidate(authorization);
+      return res;
+    };
+    const res = await attempt();
+    if (res.status === 401 && this.auth?.refreshable) return attempt();
+    return res;
   }
 
   private resourceUrl(type: string, id?: string): string {
@@ -118,6 +157,13 @@ export class FhirClient {
   }
 
   private badResponse(method: string, status: number, what = 'an unexpected status'): never {
+    if (status === 401 || status === 403) {
+      throw new StorageUnavailableError(
+        'bad-response',
+        `the FHIR server refused ${method} (${status}): check the auth configuration`,
+        status,
+      );
+    }
     throw new StorageUnavailableError(
       'bad-response',
       `the FHIR server answered ${method} with ${what} (${status})`,
@@ -305,9 +351,12 @@ export class FhirClient {
     return 'deleted';
   }
 
-  /** GET [base]/metadata (the CapabilityStatement). */
-  async capabilities(timeoutMs = this.timeoutMs): Promise<FhirResource> {
-    const res = await this.send('GET', `${this.baseUrl}/metadata`, {}, undefined, timeoutMs);
+  /** GET [base]/metadata (the CapabilityStatement); `once`: no retries (a readiness probe reports now). */
+  async capabilities(timeoutMs = this.timeoutMs, once = false): Promise<FhirResource> {
+    const res = await this.send('GET', `${this.baseUrl}/metadata`, {}, undefined, {
+      timeoutMs,
+      once,
+    });
     if (res.status !== 200) this.badResponse('GET', res.status);
     const body = res.body as FhirResource | undefined;
     if (!body || body.resourceType !== 'CapabilityStatement') {

@@ -41,6 +41,8 @@ import {
   type ResourceMapping,
 } from './mapping.js';
 import { planSearch, type SearchParams } from './search.js';
+import type { FhirAuthOptions } from '../../transport/auth.js';
+import type { RetryOptions } from '../../transport/retry.js';
 
 export {
   FhirClient,
@@ -63,6 +65,10 @@ export interface FhirStorageOptions {
   headers?: HeaderMap;
   /** Called before every request; the headers it returns (e.g. `Authorization`) are added. */
   authorize?: () => Promise<HeaderMap> | HeaderMap;
+  /** Credentials for the FHIR server: bearer, basic, OAuth 2.0 client credentials or SMART Backend Services. */
+  auth?: FhirAuthOptions;
+  /** Retries of GET, DELETE and If-Match PUT on transient failures (default 4 attempts within 10 s); `false`: none. */
+  retry?: RetryOptions | false;
   /** Per request, default 10000. */
   timeoutMs?: number;
   /** Search page size (`_count`), default 200 (the largest page stock HAPI serves). */
@@ -519,7 +525,7 @@ export class FhirStorage implements HealthcareStorage {
 
   /** One GET /metadata with a short timeout (at most 3 s). */
   async checkReady(): Promise<void> {
-    await this.client.capabilities(Math.min(this.client.timeoutMs, 3000));
+    await this.client.capabilities(Math.min(this.client.timeoutMs, 3000), true);
   }
 
   async close(): Promise<void> {}

@@ -1,0 +1,160 @@
+/**
+ * Riding out a FHIR server's bad moments: one request sent again, with
+ * exponential backoff and jitter, on a connection error, a timeout, 429, 502,
+ * 503 or 504, honouring `Retry-After`, within a number of attempts and a total
+ * time. Only the caller knows whether sending twice is harmless, so it says
+ * `idempotent`; anything else is sent once. When the budget is spent the
+ * answer is a `StorageUnavailableError`, never a response to guess from.
+ */
+import { StorageUnavailableError } from '../api/errors.js';
+import {
+  TRANSIENT_STATUSES,
+  origin,
+  sendHttpRequest,
+  type HttpRequest,
+  type HttpResponse,
+} from './http.js';
+
+/** The `retry` option: `false` (or `maxAttempts: 1`) sends every request once. */
+export interface RetryOptions {
+  /** Attempts per request, the first included; default 4. */
+  maxAttempts?: number;
+  /** No attempt starts after this many ms since the first one; default 10000. */
+  maxElapsedMs?: number;
+}
+
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly maxElapsedMs: number;
+  /** The first backoff; each one after doubles, up to `maxDelayMs`. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 4,
+  maxElapsedMs: 10_000,
+  baseDelayMs: 250,
+  maxDelayMs: 4_000,
+};
+
+const NO_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: 1 };
+
+/** The `retry` option, checked; `owner` names the class in the error. */
+export function parseRetryOptions(owner: string, value: unknown): RetryPolicy {
+  if (value === undefined) return DEFAULT_RETRY;
+  if (value === false) return NO_RETRY;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${owner}: retry must be { maxAttempts, maxElapsedMs } or false`);
+  }
+  const { maxAttempts, maxElapsedMs, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) {
+    throw new TypeError(`${owner}: retry has unknown option(s) ${unknown.join(', ')}`);
+  }
+  if (
+    maxAttempts !== undefined &&
+    (typeof maxAttempts !== 'number' || !Number.isInteger(maxAttempts) || maxAttempts < 1)
+  ) {
+    throw new TypeError(`${owner}: retry.maxAttempts must be an integer of at least 1`);
+  }
+  if (
+    maxElapsedMs !== undefined &&
+    (typeof maxElapsedMs !== 'number' || !Number.isFinite(maxElapsedMs) || maxElapsedMs < 0)
+  ) {
+    throw new TypeError(`${owner}: retry.maxElapsedMs must be a number of ms, 0 or more`);
+  }
+  return {
+    ...DEFAULT_RETRY,
+    maxAttempts: maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+    maxElapsedMs: maxElapsedMs ?? DEFAULT_RETRY.maxElapsedMs,
+  };
+}
+
+/** `Retry-After` (delta seconds or an HTTP date) in ms from now; undefined when absent or unreadable. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Backoff before attempt `attempt + 1` (attempt counts from 1): half fixed, half random ("equal jitter"). */
+function backoffMs(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The error for a transient status that outlived the budget (or came on a request sent once). */
+function transientStatusError(
+  request: HttpRequest,
+  status: number,
+  attempts: number,
+  elapsedMs: number,
+): StorageUnavailableError {
+  const tries = attempts === 1 ? 'once' : `${attempts} times in ${Math.round(elapsedMs)} ms`;
+  return new StorageUnavailableError(
+    status === 504 ? 'timeout' : 'unreachable',
+    `${origin(request.url)} answered ${request.method} with ${status} (${tries})`,
+    status,
+  );
+}
+
+/**
+ * Sends `request`, again while it fails transiently, it is `idempotent` and
+ * the policy allows. A response with another status (401, 404, 500, …) is
+ * returned for the caller to judge; a transient status that outlives the
+ * budget becomes `unreachable` (`timeout` for 504).
+ */
+export async function sendWithRetry<T = unknown>(
+  request: HttpRequest,
+  policy: RetryPolicy,
+  idempotent: boolean,
+): Promise<HttpResponse<T>> {
+  const maxAttempts = idempotent ? policy.maxAttempts : 1;
+  const started = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    const elapsed = performance.now() - started;
+    // After the first attempt, none may run past the total time.
+    const timeoutMs =
+      attempt === 1
+        ? request.timeoutMs
+        : Math.max(1, Math.min(request.timeoutMs, policy.maxElapsedMs - elapsed));
+    let waitMs: number;
+    let failure: StorageUnavailableError;
+    try {
+      const response = await sendHttpRequest<T>({ ...request, timeoutMs });
+      if (!TRANSIENT_STATUSES.has(response.status)) return response;
+      failure = transientStatusError(
+        request,
+        response.status,
+        attempt,
+        performance.now() - started,
+      );
+      waitMs = retryAfterMs(response.headers) ?? backoffMs(policy, attempt);
+    } catch (error) {
+      if (
+        !(error instanceof StorageUnavailableError) ||
+        (error.kind !== 'unreachable' && error.kind !== 'timeout')
+      ) {
+        throw error;
+      }
+      failure = error;
+      waitMs = backoffMs(policy, attempt);
+    }
+    const spent = performance.now() - started;
+    if (attempt >= maxAttempts || spent + waitMs >= policy.maxElapsedMs) {
+      if (attempt === 1 || failure.upstreamStatus !== undefined) throw failure;
+      throw new StorageUnavailableError(
+        failure.kind,
+        `${failure.message}, ${attempt} attempts in ${Math.round(spent)} ms`,
+        undefined,
+        { cause: failure },
+      );
+    }
+    await sleep(waitMs);
+  }
+}
