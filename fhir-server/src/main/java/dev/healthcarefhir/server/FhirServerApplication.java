@@ -12,12 +12,13 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 
 /**
- * Minimal local HAPI FHIR R4 JPA server on H2 for healthcare-fhir development and tests.
+ * Minimal local HAPI FHIR R4 JPA server (H2 or PostgreSQL) for healthcare-fhir development and tests.
  *
  * <p>No Spring Boot auto-configuration scan: only the embedded web server is auto-configured,
  * everything else is wired explicitly in {@link FhirServerConfig} to keep start-up short.
  *
- * <p>Environment: FHIR_PORT (8080), FHIR_HOST (127.0.0.1), FHIR_DB (memory|disk),
+ * <p>Environment: FHIR_PORT (8080), FHIR_HOST (127.0.0.1), FHIR_DB (memory|disk|postgres, with
+ * FHIR_DB_URL, FHIR_DB_USER, FHIR_DB_PASSWORD), FHIR_PROFILE (tuned|stock),
  * FHIR_DATA_DIR (./data/fhir), FHIR_EXIT_ON_STDIN_EOF (1 = exit when stdin closes, i.e. when the
  * launching process dies).
  */

@@ -34,6 +34,7 @@ import ca.uhn.fhir.jpa.config.util.HapiEntityManagerFactoryUtil;
 import ca.uhn.fhir.jpa.model.config.PartitionSettings;
 import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
 import ca.uhn.fhir.jpa.model.dialect.HapiFhirH2Dialect;
+import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
 import ca.uhn.fhir.jpa.provider.IJpaSystemProvider;
 import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
@@ -46,7 +47,7 @@ import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
 import jakarta.persistence.EntityManagerFactory;
 
-/** Our own minimal wiring of HAPI FHIR's JPA server (R4) on H2. */
+/** Our own minimal wiring of HAPI FHIR's JPA server (R4) on H2 or PostgreSQL. */
 @Configuration
 @Import({
 	JpaR4Config.class,
@@ -61,16 +62,36 @@ public class FhirServerConfig {
 
 	private static final Logger ourLog = LoggerFactory.getLogger(FhirServerConfig.class);
 
+	/**
+	 * FHIR_PROFILE=tuned (default): what healthcare-fhir's tests were first written against;
+	 * FHIR_PROFILE=stock: HAPI's own defaults, as on a server the user does not control.
+	 */
 	@Bean
 	public JpaStorageSettings storageSettings() {
 		JpaStorageSettings s = new JpaStorageSettings();
-		// a search right after a write must see it: never reuse cached search results
-		s.setReuseCachedSearchResultsForMillis(null);
-		s.setAllowContainsSearches(true);
-		s.setDeleteEnabled(true);
-		s.setAllowMultipleDelete(true);
-		s.setExpungeEnabled(true);
-		// nothing in the background that we don't need
+		String profile = env("FHIR_PROFILE", "tuned").toLowerCase(java.util.Locale.ROOT);
+		switch (profile) {
+			case "tuned" -> {
+				// a search right after a write must see it: never reuse cached search results
+				s.setReuseCachedSearchResultsForMillis(null);
+				s.setAllowContainsSearches(true);
+				s.setAllowMultipleDelete(true);
+				s.setExpungeEnabled(true);
+			}
+			case "stock" -> {
+				// HAPI's defaults as they are: :contains off, search results reused for 60 s,
+				// no multiple delete, no $expunge
+			}
+			default -> throw new IllegalStateException("FHIR_PROFILE must be tuned or stock, not " + profile);
+		}
+		ourLog.info(
+				"Profile {}: :contains {}, search result reuse {} ms, unique combo indexes {} (checked before save {})",
+				profile,
+				s.isAllowContainsSearches() ? "on" : "off",
+				s.getReuseCachedSearchResultsForMillis(),
+				s.isUniqueIndexesEnabled() ? "on" : "off",
+				s.isUniqueIndexesCheckedBeforeSave());
+		// both profiles: nothing in the background that the server does not need
 		s.setEnableTaskPreExpandValueSets(false);
 		s.setEnableTaskBulkImportJobExecution(false);
 		s.setEnableTaskBulkExportJobExecution(false);
@@ -90,29 +111,57 @@ public class FhirServerConfig {
 		return new SubscriptionSettings();
 	}
 
+	/** FHIR_DB: memory (H2 in memory), disk (H2 file under FHIR_DATA_DIR, the default) or postgres. */
+	static String databaseMode() {
+		String mode = env("FHIR_DB", "disk").toLowerCase(java.util.Locale.ROOT);
+		if (!mode.equals("memory") && !mode.equals("disk") && !mode.equals("postgres")) {
+			throw new IllegalStateException("FHIR_DB must be memory, disk or postgres, not " + mode);
+		}
+		return mode;
+	}
+
 	@Bean(destroyMethod = "close")
 	public BasicDataSource dataSource() {
-		String mode = env("FHIR_DB", "disk");
-		String url;
-		if ("memory".equalsIgnoreCase(mode)) {
-			url = "jdbc:h2:mem:fhir;DB_CLOSE_DELAY=-1";
-			ourLog.info("Storage: in-memory H2");
-		} else {
-			Path dir = Paths.get(env("FHIR_DATA_DIR", "./data/fhir")).toAbsolutePath().normalize();
-			try {
-				Files.createDirectories(dir);
-			} catch (Exception e) {
-				throw new IllegalStateException("cannot create FHIR_DATA_DIR " + dir, e);
-			}
-			// DB_CLOSE_ON_EXIT=FALSE: Spring closes the pool (and so the database) on shutdown
-			url = "jdbc:h2:file:" + dir.resolve("fhir-r4") + ";DB_CLOSE_ON_EXIT=FALSE";
-			ourLog.info("Storage: H2 file database in {}", dir);
-		}
 		BasicDataSource ds = new BasicDataSource();
-		ds.setDriverClassName("org.h2.Driver");
-		ds.setUrl(url);
-		ds.setUsername("sa");
-		ds.setPassword("");
+		switch (databaseMode()) {
+			case "memory" -> {
+				ds.setDriverClassName("org.h2.Driver");
+				ds.setUrl("jdbc:h2:mem:fhir;DB_CLOSE_DELAY=-1");
+				ds.setUsername("sa");
+				ds.setPassword("");
+				ourLog.info("Storage: in-memory H2");
+			}
+			case "disk" -> {
+				Path dir = Paths.get(env("FHIR_DATA_DIR", "./data/fhir")).toAbsolutePath().normalize();
+				try {
+					Files.createDirectories(dir);
+				} catch (Exception e) {
+					throw new IllegalStateException("cannot create FHIR_DATA_DIR " + dir, e);
+				}
+				ds.setDriverClassName("org.h2.Driver");
+				// WRITE_DELAY=0: H2 writes each commit to its file before the commit returns (its default
+				// of 500 ms acknowledged writes that a killed process then lost). The write reaches the
+				// OS, which keeps it through a crash of the server process; only an OS crash or power
+				// loss can still lose it (H2 does not fsync each commit).
+				// DB_CLOSE_ON_EXIT=FALSE: Spring closes the pool (and so the database) on shutdown.
+				ds.setUrl("jdbc:h2:file:" + dir.resolve("fhir-r4") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+				ds.setUsername("sa");
+				ds.setPassword("");
+				ourLog.info("Storage: H2 file database in {}", dir);
+			}
+			default -> {
+				String url = env("FHIR_DB_URL", "");
+				if (!url.startsWith("jdbc:postgresql:")) {
+					throw new IllegalStateException(
+							"FHIR_DB=postgres needs FHIR_DB_URL=jdbc:postgresql://host:port/database, not '" + url + "'");
+				}
+				ds.setDriverClassName("org.postgresql.Driver");
+				ds.setUrl(url);
+				ds.setUsername(env("FHIR_DB_USER", "fhir"));
+				ds.setPassword(env("FHIR_DB_PASSWORD", ""));
+				ourLog.info("Storage: PostgreSQL at {}", url);
+			}
+		}
 		ds.setMaxTotal(20);
 		return ds;
 	}
@@ -127,7 +176,11 @@ public class FhirServerConfig {
 		LocalContainerEntityManagerFactoryBean emf =
 				HapiEntityManagerFactoryUtil.newEntityManagerFactory(beanFactory, fhirContext, storageSettings);
 		Map<String, Object> props = new HashMap<>();
-		props.put("hibernate.dialect", HapiFhirH2Dialect.class.getName());
+		props.put(
+				"hibernate.dialect",
+				databaseMode().equals("postgres")
+						? HapiFhirPostgresDialect.class.getName()
+						: HapiFhirH2Dialect.class.getName());
 		props.put("hibernate.hbm2ddl.auto", "update");
 		props.put("hibernate.format_sql", "false");
 		props.put("hibernate.show_sql", "false");
