@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FhirStorage, comparisons as C } from '../src/index.js';
-import { startLocalFhirServer, type LocalFhirServer } from '../src/fhir-server/launcher.js';
+import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 200);
 const warmup = Math.min(20, iterations);
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   let baseUrl = process.env.FHIR_BASE_URL;
   if (!baseUrl) {
     server = await startLocalFhirServer({
-      storage: 'memory',
+      database: 'h2-memory',
       port: 0,
       onProgress: (m) => console.error(m),
     });

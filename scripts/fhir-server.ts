@@ -4,7 +4,8 @@
  * overrides). Java output goes to the terminal; Ctrl-C stops it.
  */
 import path from 'node:path';
-import { startLocalFhirServer } from '../src/fhir-server/launcher.js';
+import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
+import { onShutdownSignal } from '../src/shared/shutdown-signals.js';
 
 const progress = (m: string) => process.stderr.write(`[fhir-server] ${m}\n`);
 
@@ -12,27 +13,29 @@ async function main(): Promise<void> {
   const dataDir = process.env.FHIR_DATA_DIR
     ? path.resolve(process.env.FHIR_DATA_DIR)
     : path.resolve('data', 'fhir');
-  const server = await startLocalFhirServer({
-    storage: 'disk',
-    dataDir,
-    stdio: 'inherit',
-    onProgress: progress,
-  });
-  progress(`FHIR R4 server at ${server.baseUrl} (data in ${dataDir}); Ctrl-C to stop`);
-
+  const interrupt = new AbortController();
+  let server: LocalFhirServer | undefined = undefined;
   let stopping = false;
-  const shutdown = (sig: NodeJS.Signals) => {
+  onShutdownSignal((signal) => {
     if (stopping) return;
     stopping = true;
-    progress(`${sig}: stopping…`);
+    progress(`${signal}: stopping…`);
+    interrupt.abort();
+    if (!server) return; // still starting: the start rejects once java is stopped
     server.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  void server.exited?.then((code) => {
+  });
+  server = await startLocalFhirServer({
+    database: 'h2-file',
+    dataDir,
+    output: 'inherit',
+    onProgress: progress,
+    signal: interrupt.signal,
+  });
+  progress(`FHIR R4 server at ${server.baseUrl} (data in ${dataDir}); Ctrl-C to stop`);
+  void server.exited.then((code) => {
     if (stopping) return;
     progress(`HAPI FHIR server exited on its own (${code})`);
     process.exit(typeof code === 'number' && code !== 0 ? code : 1);

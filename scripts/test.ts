@@ -13,11 +13,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  packageRoot,
-  startLocalFhirServer,
-  type LocalFhirServer,
-} from '../src/fhir-server/launcher.js';
+import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
+import { packageRoot } from '../src/shared/package-root.js';
+import { onShutdownSignal } from '../src/shared/shutdown-signals.js';
 
 const root = packageRoot();
 
@@ -102,31 +100,31 @@ async function main(): Promise<number> {
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   let server: LocalFhirServer | undefined;
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupted = true;
-    process.stderr.write(`\n${sig}: stopping…\n`);
+  const interrupt = new AbortController();
+  onShutdownSignal((signal) => {
+    interrupt.abort();
+    process.stderr.write(`\n${signal}: stopping…\n`);
     void server?.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
+  const interrupted = () => interrupt.signal.aborted;
 
   try {
     if (!env.FHIR_BASE_URL) {
       server = await startLocalFhirServer({
-        storage: 'memory',
+        database: 'h2-memory',
         port: 0,
+        signal: interrupt.signal,
         onProgress: (m) => process.stderr.write(`[fhir-server] ${m}\n`),
       });
-      if (interrupted) return 130;
+      if (interrupted()) return 130;
       env.FHIR_BASE_URL = server.baseUrl;
     } else {
       process.stderr.write(`[fhir-server] using FHIR_BASE_URL=${env.FHIR_BASE_URL}\n`);
     }
     const code = await runNodeTests(files, nodeFlags, env);
-    return interrupted && code === 0 ? 130 : code;
+    return interrupted() && code === 0 ? 130 : code;
   } catch (err) {
-    if (interrupted) {
+    if (interrupted()) {
       process.stderr.write('[fhir-server] start-up interrupted\n');
       return 130;
     }

@@ -3,8 +3,9 @@
  *
  * - `PORT` (default 3000; `HOST` default 127.0.0.1, so patient data is not on the network until asked; the image sets 0.0.0.0)
  * - `HEALTHCARE_STORAGE_BACKEND`: `fhir` (default) or `memory`
- * - `FHIR_BASE_URL`: the FHIR server; when unset with the fhir backend, the
- *   bundled local HAPI FHIR server is built/started first (data under ./data)
+ * - `FHIR_BASE_URL`: the FHIR server; required with the fhir backend here.
+ *   `npm start` (scripts/start.ts) runs `main` with a starter for the bundled
+ *   local HAPI FHIR server, used when it is unset.
  * - `API_TOKENS`: comma-separated bearer tokens; when set, every route but /healthz needs one
  * - `BODY_LIMIT` (default 1mb), `LOG_LEVEL` (default info)
  *
@@ -18,10 +19,10 @@ import { pino, type Logger } from 'pino';
 import type { HealthcareStorage } from './api/types.js';
 import { FhirStorage } from './backends/fhir/index.js';
 import { MemoryStorage } from './backends/memory/index.js';
-import type { LocalFhirServer } from './fhir-server/launcher.js';
 import { parseApiTokens } from './http/auth.js';
 import { createApp } from './http/app.js';
 import { answerClientErrors } from './http/problem.js';
+import { onShutdownSignal } from './shared/shutdown-signals.js';
 
 export interface ServerConfig {
   port: number;
@@ -56,7 +57,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 export interface RunningServer {
   server: Server;
   url: string;
-  /** Stops accepting, waits for in-flight requests (up to `graceMs`), closes the storage and the local HAPI. */
+  /** Stops accepting, waits for in-flight requests (up to `graceMs`), closes the storage, then runs `onClose`. */
   shutdown(): Promise<void>;
 }
 
@@ -66,6 +67,8 @@ export interface StartServerOptions {
   graceMs?: number;
   /** Use this storage instead of the configured backend (tests, embedding). */
   storage?: HealthcareStorage;
+  /** Runs last on shutdown, and when start-up fails (e.g. stops a FHIR server started for this facade). */
+  onClose?: () => Promise<void>;
 }
 
 /** The pino logger `npm start` writes with (level from `LOG_LEVEL`). */
@@ -79,7 +82,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = options.logger ?? defaultLogger();
   const graceMs = options.graceMs ?? 10_000;
-  let localFhir: LocalFhirServer | undefined;
+  const onClose = options.onClose ?? (async () => {});
   let storage: HealthcareStorage;
   if (options.storage) {
     storage = options.storage;
@@ -87,29 +90,18 @@ export async function startServer(
     storage = new MemoryStorage();
     logger.info({ backend: 'memory' }, 'storage: in-process memory (data is lost on exit)');
   } else {
-    let baseUrl = config.fhirBaseUrl;
-    if (!baseUrl) {
-      logger.info(
-        'FHIR_BASE_URL is not set: starting the bundled local HAPI FHIR server (data under ./data)',
-      );
-      const { startLocalFhirServer } = await import('./fhir-server/launcher.js');
-      localFhir = await startLocalFhirServer({
-        storage: 'disk',
-        onProgress: (message) => logger.info({ component: 'fhir-server' }, message),
-      });
-      baseUrl = localFhir.baseUrl;
-      logger.info(
-        { component: 'fhir-server', fhirBaseUrl: baseUrl },
-        'local HAPI FHIR server is up',
-      );
-    }
     try {
-      storage = new FhirStorage({ baseUrl });
+      if (!config.fhirBaseUrl) {
+        throw new Error(
+          'FHIR_BASE_URL is not set: set it to your FHIR server, or use `npm start`, which starts the bundled local HAPI FHIR server',
+        );
+      }
+      storage = new FhirStorage({ baseUrl: config.fhirBaseUrl });
     } catch (error) {
-      await localFhir?.stop();
+      await onClose();
       throw error;
     }
-    logger.info({ backend: 'fhir', fhirBaseUrl: baseUrl }, 'storage: FHIR server');
+    logger.info({ backend: 'fhir', fhirBaseUrl: config.fhirBaseUrl }, 'storage: FHIR server');
   }
 
   const app = createApp({
@@ -128,7 +120,7 @@ export async function startServer(
   } catch (error) {
     // Nothing is served: do not leave the local HAPI server (or the storage) behind.
     await storage.close?.();
-    await localFhir?.stop();
+    await onClose();
     throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
       ? new Error(`port ${config.port} is already in use (set PORT to another one)`, {
           cause: error,
@@ -163,16 +155,25 @@ export async function startServer(
         .catch((error: unknown) =>
           logger.warn({ errorClass: (error as Error)?.name }, 'storage close failed'),
         );
-      if (localFhir) {
-        logger.info({ component: 'fhir-server' }, 'stopping the local HAPI FHIR server');
-        await localFhir.stop();
-      }
+      await onClose();
       logger.info('stopped');
     })());
   return { server, url, shutdown };
 }
 
-async function main(): Promise<void> {
+/** A FHIR server started for this facade (the bundled HAPI one, by `npm start`). */
+export interface StartedFhirServer {
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface MainOptions {
+  /** Starts a FHIR server when the fhir backend has no FHIR_BASE_URL; aborted by a signal during start-up. */
+  startFhirServer?: (logger: Logger, signal: AbortSignal) => Promise<StartedFhirServer>;
+}
+
+/** Reads the environment, serves until SIGTERM/SIGINT, then shuts down gracefully and exits. */
+export async function main(options: MainOptions = {}): Promise<void> {
   const logger = defaultLogger();
   let config: ServerConfig;
   try {
@@ -183,15 +184,15 @@ async function main(): Promise<void> {
     return;
   }
   let running: RunningServer | undefined;
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (signalled) {
+  const starting = new AbortController();
+  onShutdownSignal((signal) => {
+    if (starting.signal.aborted) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    signalled = true;
+    starting.abort();
     logger.info({ signal }, 'signal received');
-    if (!running) return; // still starting: startServer's result is shut down below
+    if (!running) return; // still starting: the start-up is aborted or shut down below
     running.shutdown().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -199,19 +200,30 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  });
   try {
-    running = await startServer(config, { logger });
+    let fhirServer: StartedFhirServer | undefined;
+    if (config.backend === 'fhir' && !config.fhirBaseUrl && options.startFhirServer) {
+      logger.info('FHIR_BASE_URL is not set: starting the bundled local HAPI FHIR server');
+      fhirServer = await options.startFhirServer(logger, starting.signal);
+      config = { ...config, fhirBaseUrl: fhirServer.baseUrl };
+    }
+    running = await startServer(config, {
+      logger,
+      onClose: async () => {
+        if (!fhirServer) return;
+        logger.info({ component: 'fhir-server' }, 'stopping the local HAPI FHIR server');
+        await fhirServer.stop();
+      },
+    });
   } catch (error) {
     logger.fatal(
       { errorClass: (error as Error)?.name },
       `could not start: ${(error as Error)?.message}`,
     );
-    process.exit(1);
+    process.exit(starting.signal.aborted ? 0 : 1);
   }
-  if (signalled) {
+  if (starting.signal.aborted) {
     await running.shutdown();
     process.exit(0);
   }

@@ -120,7 +120,7 @@ describe('graceful shutdown', () => {
   });
 
   it('npm start with the memory backend serves, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: root,
       env: {
         ...process.env,

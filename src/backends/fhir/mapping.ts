@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { extendModel, type FieldKind, type FieldSpec, type ModelSpec } from '../../api/models.js';
 import { dateStartTime, isCalendarDate } from '../../api/validation.js';
+import { packageRoot } from '../../shared/package-root.js';
 import { isObject, type FhirResource } from './client.js';
 
 export class FhirMappingError extends Error {
@@ -455,15 +455,7 @@ export function loadMappingFile(file: string, base: ModelSpec): ResourceMapping 
   return parseMapping(file, json, base);
 }
 
-/** `<package root>/mappings`: the nearest directory above this module holding `mappings/patient.json`. */
+/** `<package root>/mappings`: the mapping files shipped with the package. */
 export function defaultMappingsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'mappings');
-    if (fs.existsSync(path.join(candidate, 'patient.json'))) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir)
-      throw new FhirMappingError('mapping: no mappings/ directory found above the package');
-    dir = parent;
-  }
+  return path.join(packageRoot(), 'mappings');
 }
