@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'data/', 'fhir-server/target/', 'node_modules/'] },
+  { ignores: ['dist/', 'data/', 'fhir-server/target/', 'node_modules/', 'clients/python/.venv/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
