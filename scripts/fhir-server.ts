@@ -1,10 +1,15 @@
 /**
  * `npm run fhir-server`: builds the local HAPI FHIR server if needed and runs it in the
  * foreground on FHIR_PORT (default 8080), storing data on disk under ./data/fhir (FHIR_DATA_DIR
- * overrides). Java output goes to the terminal; Ctrl-C stops it.
+ * overrides; FHIR_DB=postgres and FHIR_PROFILE as for npm start), with the unique link
+ * SearchParameters installed. Java output goes to the terminal; Ctrl-C stops it.
  */
 import path from 'node:path';
-import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
+import {
+  serverOptionsFromEnv,
+  startLocalFhirServer,
+  type LocalFhirServer,
+} from '../fhir-server/launcher/index.js';
 import { onShutdownSignal } from '../src/shared/shutdown-signals.js';
 
 const progress = (m: string) => process.stderr.write(`[fhir-server] ${m}\n`);
@@ -28,7 +33,8 @@ async function main(): Promise<void> {
     );
   });
   server = await startLocalFhirServer({
-    database: 'h2-file',
+    ...serverOptionsFromEnv(),
+    installLinkGuarantee: true,
     dataDir,
     output: 'inherit',
     onProgress: progress,

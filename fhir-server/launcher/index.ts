@@ -10,9 +10,13 @@
  *   ports.ts      host/port choice, free-port probing
  *   supervise.ts  spawn java, wait for /metadata, stop
  *   start.ts      startLocalFhirServer: the above in order
+ *   config.ts     database and profile from the environment (npm start, npm run fhir-server)
  */
 export {
   startLocalFhirServer,
   type LocalFhirServer,
   type LocalFhirServerOptions,
+  type FhirServerProfile,
+  type PostgresConnection,
 } from './start.js';
+export { serverOptionsFromEnv } from './config.js';

@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { FhirClient } from '../../src/backends/fhir/client.js';
+import { installLinkSearchParameters } from '../../src/backends/fhir/link-guarantee.js';
 import { packageRoot } from '../../src/shared/package-root.js';
 import { buildFhirServer } from './build.js';
 import { findJava, javaOptions } from './java.js';
@@ -15,10 +17,19 @@ import { spawnJava, waitUntilReady, type OutputMode } from './supervise.js';
 export interface LocalFhirServerOptions {
   /** Default: env FHIR_PORT or 8080; 0 = pick a free port. */
   port?: number;
-  /** Where HAPI keeps its data: `h2-file` (default, under `dataDir`) or `h2-memory` (lost on stop). */
-  database?: 'h2-memory' | 'h2-file';
+  /**
+   * Where HAPI keeps its data: `h2-file` (default, under `dataDir`), `h2-memory` (lost on stop)
+   * or `postgres` (the database `postgres` names; scripts/postgres.sh runs one).
+   */
+  database?: 'h2-memory' | 'h2-file' | 'postgres';
   /** Default: <package root>/data/fhir. Only used with `h2-file`. */
   dataDir?: string;
+  /** With `postgres`: JDBC URL (`jdbc:postgresql://host:port/db`), role and password. */
+  postgres?: PostgresConnection;
+  /** HAPI settings: `tuned` (default) or `stock` (HAPI's own defaults); see fhir-server/README.md. */
+  profile?: FhirServerProfile;
+  /** PUT the unique link SearchParameters once the server answers (default false). */
+  installLinkGuarantee?: boolean;
   /** Human-readable progress lines. */
   onProgress?: (message: string) => void;
   /** Default 300000. */
@@ -29,11 +40,21 @@ export interface LocalFhirServerOptions {
   signal?: AbortSignal;
 }
 
+export type FhirServerProfile = 'tuned' | 'stock';
+
+export interface PostgresConnection {
+  url: string;
+  user: string;
+  password: string;
+}
+
 export interface LocalFhirServer {
   baseUrl: string;
   port: number;
   /** SIGTERM, then SIGKILL after ~15 s; idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL now, as a crash would; resolves once java has ended. */
+  kill(): Promise<void>;
   /** Resolves with the java exit code (or the signal name) once the server process has ended. */
   exited: Promise<number | string | null>;
 }
@@ -53,16 +74,23 @@ export async function startLocalFhirServer(
     ...process.env,
     FHIR_PORT: String(endpoint.port),
     FHIR_HOST: endpoint.bindHost,
-    FHIR_DB: database === 'h2-memory' ? 'memory' : 'disk',
+    FHIR_DB: { 'h2-memory': 'memory', 'h2-file': 'disk', postgres: 'postgres' }[database],
+    FHIR_PROFILE: options.profile ?? 'tuned',
     FHIR_EXIT_ON_STDIN_EOF: '1',
   };
+  if (database === 'postgres') {
+    if (!options.postgres) throw new Error("database 'postgres' needs the postgres connection");
+    env.FHIR_DB_URL = options.postgres.url;
+    env.FHIR_DB_USER = options.postgres.user;
+    env.FHIR_DB_PASSWORD = options.postgres.password;
+  }
   if (database === 'h2-file') {
     env.FHIR_DATA_DIR = path.resolve(options.dataDir ?? defaultDataDir());
     fs.mkdirSync(env.FHIR_DATA_DIR, { recursive: true });
   }
 
   onProgress?.(
-    `starting HAPI FHIR on :${endpoint.port} (${database === 'h2-memory' ? 'in-memory H2' : `H2 in ${env.FHIR_DATA_DIR}`})…`,
+    `starting HAPI FHIR (${env.FHIR_PROFILE}) on :${endpoint.port} (${describeDatabase(database, env)})…`,
   );
   const started = Date.now();
   const server = spawnJava(java, [...javaOptions(), '-jar', jar], {
@@ -76,6 +104,12 @@ export async function startLocalFhirServer(
     options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
     options.signal,
   );
+  if (options.installLinkGuarantee) {
+    const installed = await installLinkSearchParameters(
+      new FhirClient({ baseUrl: endpoint.baseUrl }),
+    );
+    if (installed.length > 0) onProgress?.(`installed SearchParameter ${installed.join(', ')}`);
+  }
   onProgress?.(
     `HAPI FHIR ready in ${Math.round((Date.now() - started) / 1000)} s at ${endpoint.baseUrl}`,
   );
@@ -83,6 +117,13 @@ export async function startLocalFhirServer(
     baseUrl: endpoint.baseUrl,
     port: endpoint.port,
     stop: server.stop,
+    kill: server.kill,
     exited: server.exited,
   };
+}
+
+function describeDatabase(database: string, env: NodeJS.ProcessEnv): string {
+  if (database === 'h2-memory') return 'in-memory H2';
+  if (database === 'h2-file') return `H2 in ${env.FHIR_DATA_DIR}`;
+  return `PostgreSQL ${env.FHIR_DB_URL}`;
 }

@@ -26,6 +26,8 @@ export interface JavaProcess {
   outputTail(): string;
   /** SIGTERM once ready (SIGKILL while starting: Spring only acts on SIGTERM after start-up), SIGKILL after the grace period; idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL now (a crash, for tests); resolves once java has ended. */
+  kill(): Promise<void>;
   markReady(): void;
 }
 
@@ -97,6 +99,11 @@ export function spawnJava(
       return lastLines(memoryTail.toString());
     },
     stop,
+    kill: async () => {
+      if (!exited) child.kill('SIGKILL');
+      await ended;
+      child.stdin?.destroy();
+    },
     markReady: () => {
       ready = true;
     },

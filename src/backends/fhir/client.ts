@@ -317,6 +317,22 @@ export class FhirClient {
   }
 
   /**
+   * PUT [base]/type/id without `If-Match`: creates or replaces the resource.
+   * For definitional resources we own by id (SearchParameter); records always
+   * go through `update`, which cannot re-create a deleted one by accident.
+   */
+  async put(type: string, resource: FhirResource & { id: string }): Promise<FhirResource> {
+    const res = await this.send(
+      'PUT',
+      this.resourceUrl(type, resource.id),
+      { prefer: 'return=representation' },
+      resource,
+    );
+    if (res.status !== 200 && res.status !== 201) this.badResponse('PUT', res.status);
+    return this.expectResource('PUT', res, type, resource.id);
+  }
+
+  /**
    * DELETE [base]/type/id. HAPI answers 200 in every case and tells in the
    * OperationOutcome's `hapi-fhir-storage-response-code` whether something was
    * deleted; 404/410 (other servers) also mean missing. A body other than an

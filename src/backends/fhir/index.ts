@@ -41,6 +41,7 @@ import {
   type ResourceMapping,
 } from './mapping.js';
 import { planSearch, type SearchParams } from './search.js';
+import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
 import type { FhirAuthOptions } from '../../transport/auth.js';
 import type { RetryOptions } from '../../transport/retry.js';
 
@@ -106,7 +107,6 @@ class KeyedMutex {
 }
 
 const COMMON_SEARCH_PARAMS = ['_id', '_lastUpdated', '_tag'];
-const DEFAULT_SYSTEM_BASE = 'urn:healthcare-fhir:source:';
 
 type Row = Record<string, string | null>;
 type Mutate = (resource: FhirResource) => void;
