@@ -34,6 +34,15 @@ export function isIsoDateTime(value: string): boolean {
   );
 }
 
+/** A lone (or reversed) UTF-16 surrogate: not Unicode text, so no FHIR server (nor any JSON peer) can store or match it. */
+const surrogate = /\p{Cs}/u;
+const illFormedMessage = 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)';
+
+/** True when `value` is well-formed Unicode text (no lone surrogates). */
+export function isWellFormedText(value: string): boolean {
+  return !surrogate.test(value);
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
@@ -49,6 +58,7 @@ function fieldValueIssue(field: string, spec: FieldSpec, value: unknown): string
     return undefined;
   }
   if (typeof value !== 'string') return `must be a string${spec.required ? '' : ' or null'}`;
+  if (!isWellFormedText(value)) return illFormedMessage;
   // A blank string is no value: FHIR servers drop it, so it would read back as null.
   if (value.trim() === '')
     return spec.required ? 'must not be empty' : 'must not be blank (use null)';
@@ -116,6 +126,7 @@ export function validateSourcePair(sourceId: unknown, sourceName: unknown): [str
   ] as const) {
     if (typeof value !== 'string') issues.push({ field, message: 'must be a string' });
     else if (value.trim() === '') issues.push({ field, message: 'must not be blank' });
+    else if (!isWellFormedText(value)) issues.push({ field, message: illFormedMessage });
   }
   if (issues.length) throw new ValidationError(issues);
   return [sourceId as string, sourceName as string];
@@ -146,6 +157,7 @@ function parseOperand(
   value: unknown,
 ): Operand | string {
   const isDateField = spec.kind !== 'string';
+  if (typeof value === 'string' && !isWellFormedText(value)) return illFormedMessage;
   if (!isDateField || operator === comparisons.LIKE) {
     return typeof value === 'string' ? { text: value } : 'must be a string';
   }

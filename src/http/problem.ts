@@ -126,6 +126,17 @@ export function summarizeError(error: unknown): ErrorSummary {
   return summary;
 }
 
+/** zlib's error for bad gzip/deflate/br data, as body-parser hands it on (an http-errors 400 with zlib's errno). */
+function isCorruptEncoding(error: unknown): boolean {
+  const e = error as { status?: unknown; expose?: unknown; errno?: unknown } | null;
+  return (
+    error instanceof Error &&
+    e!.status === 400 &&
+    e!.expose === true &&
+    typeof e!.errno === 'number'
+  );
+}
+
 /** The problem for any error thrown while handling a request. */
 export function problemFor(error: unknown): Problem {
   if (error instanceof HttpProblem) return error.problem;
@@ -195,6 +206,10 @@ export function problemFor(error: unknown): Problem {
           return httpProblem(bodyError.status, 'The request body could not be read.');
         }
     }
+  }
+  // A body that is not data of its Content-Encoding: body-parser passes zlib's error on with status 400 and no `type`.
+  if (isCorruptEncoding(error)) {
+    return httpProblem(400, 'The request body is not valid data for its Content-Encoding.');
   }
   if (error instanceof APIError) return httpProblem(500, 'The request could not be completed.');
   return httpProblem(500, 'An unexpected error occurred.');

@@ -56,10 +56,18 @@ export interface FhirClientOptions {
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** A FHIR logical id: `[A-Za-z0-9\-.]{1,64}`. Anything else is never put into a URL. */
+/**
+ * A FHIR logical id that a URL can name: `[A-Za-z0-9\-.]{1,64}`, except `.` and
+ * `..`, which the pattern allows but URL normalisation removes as dot segments
+ * (`Patient/..` is the base URL itself; no encoding survives it). Anything else
+ * is never put into a URL: such an id names no resource we can reach. So is
+ * `metadata`: HAPI routes `[type]/metadata` as the capabilities operation and
+ * refuses every verb there, so no resource can have that id on it.
+ */
 const fhirIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+const unreachableIds = new Set(['.', '..', 'metadata']);
 export function isFhirId(id: unknown): id is string {
-  return typeof id === 'string' && fhirIdPattern.test(id);
+  return typeof id === 'string' && fhirIdPattern.test(id) && !unreachableIds.has(id);
 }
 
 /** Escapes a search parameter value per FHIR (`\` `,` `|` `$` are prefixed with `\`). */
