@@ -58,6 +58,8 @@ export interface HttpResponse<T = unknown> {
   headers: Headers;
   /** The parsed JSON body; `undefined` when the body is empty. */
   body: T | undefined;
+  /** Set by the retry layer: how many times the request was sent (more than 1: an earlier try may have been applied). */
+  attempts?: number;
 }
 
 /** Who is answering, for error messages: the origin only, never the path or query. */

@@ -17,9 +17,9 @@ import {
 
 /** The `retry` option: `false` (or `maxAttempts: 1`) sends every request once. */
 export interface RetryOptions {
-  /** Attempts per request, the first included; default 4. */
+  /** Attempts per request, the first included; default 5. */
   maxAttempts?: number;
-  /** No attempt starts after this many ms since the first one; default 10000. */
+  /** No attempt starts after this many ms since the first one (so giving up takes at most this plus one timeout); default 10000. */
   maxElapsedMs?: number;
 }
 
@@ -32,9 +32,9 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
-  maxAttempts: 4,
+  maxAttempts: 5,
   maxElapsedMs: 10_000,
-  baseDelayMs: 250,
+  baseDelayMs: 500,
   maxDelayMs: 4_000,
 };
 
@@ -117,17 +117,11 @@ export async function sendWithRetry<T = unknown>(
   const maxAttempts = idempotent ? policy.maxAttempts : 1;
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
-    const elapsed = performance.now() - started;
-    // After the first attempt, none may run past the total time.
-    const timeoutMs =
-      attempt === 1
-        ? request.timeoutMs
-        : Math.max(1, Math.min(request.timeoutMs, policy.maxElapsedMs - elapsed));
     let waitMs: number;
     let failure: StorageUnavailableError;
     try {
-      const response = await sendHttpRequest<T>({ ...request, timeoutMs });
-      if (!TRANSIENT_STATUSES.has(response.status)) return response;
+      const response = await sendHttpRequest<T>(request);
+      if (!TRANSIENT_STATUSES.has(response.status)) return { ...response, attempts: attempt };
       failure = transientStatusError(
         request,
         response.status,

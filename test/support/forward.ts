@@ -25,6 +25,7 @@ export function forward(
   const upstream = new URL(upstreamBase);
   const headers = { ...req.headers, host: publicHost };
   delete headers.authorization;
+  delete headers['accept-encoding']; // plain bodies, so a fault can cut one anywhere
   return new Promise((resolve, reject) => {
     const out = http.request(
       {

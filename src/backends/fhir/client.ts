@@ -345,12 +345,15 @@ export class FhirClient {
    * OperationOutcome's `hapi-fhir-storage-response-code` whether something was
    * deleted; 404/410 (other servers) also mean missing. A body other than an
    * OperationOutcome, or one reporting an error, is a bad response.
+   * When the DELETE had to be sent again (the answer to an earlier try was
+   * lost), "already deleted" / 410 is taken as our own delete having landed.
    */
   async delete(type: string, id: string): Promise<DeleteOutcome> {
     const res = await this.send<FhirResource>('DELETE', this.resourceUrl(type, id));
+    const resent = (res.attempts ?? 1) > 1;
     if (res.status === 404 || res.status === 410) {
       this.expectOutcome('DELETE', res);
-      return 'missing';
+      return resent && res.status === 410 ? 'deleted' : 'missing';
     }
     if (res.status !== 200 && res.status !== 204 && res.status !== 202)
       this.badResponse('DELETE', res.status);
@@ -366,12 +369,8 @@ export class FhirClient {
       for (const coding of issue?.details?.coding ?? [])
         if (typeof coding?.code === 'string') codes.push(coding.code);
     }
-    if (
-      codes.includes('SUCCESSFUL_DELETE_NOT_FOUND') ||
-      codes.includes('SUCCESSFUL_DELETE_ALREADY_DELETED')
-    ) {
-      return 'missing';
-    }
+    if (codes.includes('SUCCESSFUL_DELETE_ALREADY_DELETED')) return resent ? 'deleted' : 'missing';
+    if (codes.includes('SUCCESSFUL_DELETE_NOT_FOUND')) return 'missing';
     return 'deleted';
   }
 

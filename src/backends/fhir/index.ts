@@ -68,7 +68,7 @@ export interface FhirStorageOptions {
   authorize?: () => Promise<HeaderMap> | HeaderMap;
   /** Credentials for the FHIR server: bearer, basic, OAuth 2.0 client credentials or SMART Backend Services. */
   auth?: FhirAuthOptions;
-  /** Retries of GET, DELETE and If-Match PUT on transient failures (default 4 attempts within 10 s); `false`: none. */
+  /** Retries of GET, DELETE and If-Match PUT on transient failures (default 5 attempts within 10 s); `false`: none. */
   retry?: RetryOptions | false;
   /** Per request, default 10000. */
   timeoutMs?: number;
