@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FhirClient } from '../../src/backends/fhir/client.js';
+import { FhirRestClient } from '../../src/backends/fhir/fhir-rest.js';
 import { installLinkSearchParameters } from '../../src/backends/fhir/link-guarantee.js';
 import { packageRoot } from '../../src/shared/package-root.js';
 import { buildFhirServer } from './build.js';
@@ -106,7 +106,7 @@ export async function startLocalFhirServer(
   );
   if (options.installLinkGuarantee) {
     const installed = await installLinkSearchParameters(
-      new FhirClient({ baseUrl: endpoint.baseUrl }),
+      new FhirRestClient({ baseUrl: endpoint.baseUrl }),
     );
     if (installed.length > 0) onProgress?.(`installed SearchParameter ${installed.join(', ')}`);
   }

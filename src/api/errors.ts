@@ -57,3 +57,15 @@ export class StorageUnavailableError extends APIError {
     super(message, options);
   }
 }
+
+/**
+ * The storage answered, but not as it should (an unexpected status, a body
+ * that is not the FHIR asked for): `kind` is `bad-response`. A subclass of
+ * `StorageUnavailableError` so that code catching that class (and the
+ * facade's 502) still sees every storage failure.
+ */
+export class BadStorageResponseError extends StorageUnavailableError {
+  constructor(message: string, upstreamStatus?: number, options?: ErrorOptions) {
+    super('bad-response', message, upstreamStatus, options);
+  }
+}

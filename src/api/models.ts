@@ -19,11 +19,15 @@ export interface FieldSpec {
   description?: string;
 }
 
+/** The contract's models. A storage may hold more (see record-store.ts). */
 export type ModelName = 'patient' | 'provider';
 
 export interface ModelSpec {
-  name: ModelName;
+  /** Lower-case, e.g. `patient`; names the storage methods (`getPatient`) and the collection (`/patients`). */
+  name: string;
   fields: Readonly<Record<string, FieldSpec>>;
+  /** Records can be linked to identifiers in other systems (`linkPatient`, `getPatient(id, source)`). */
+  linkable?: boolean;
 }
 
 const generatedFields: Record<string, FieldSpec> = {
@@ -58,6 +62,7 @@ const status: FieldSpec = {
 
 export const patientModel: ModelSpec = {
   name: 'patient',
+  linkable: true,
   fields: {
     id: generatedFields.id!,
     name,
@@ -95,5 +100,8 @@ export function extendModel(base: ModelSpec, extra: Record<string, FieldSpec>): 
   const clash = Object.keys(extra).filter((f) => f in base.fields);
   if (clash.length)
     throw new Error(`fields already defined by the ${base.name} model: ${clash.join(', ')}`);
-  return { name: base.name, fields: { ...base.fields, ...extra } };
+  return { ...base, fields: { ...base.fields, ...extra } };
 }
+
+/** The generated fields every model has (id, created_date, updated_date), for a new model spec. */
+export const generatedModelFields: Readonly<Record<string, FieldSpec>> = generatedFields;

@@ -5,8 +5,10 @@
 import { comparisons, isComparisonOperator, type ComparisonOperator } from './comparisons.js';
 import { ValidationError, type ValidationIssue } from './errors.js';
 import type { FieldSpec, ModelSpec } from './models.js';
+import { isPlainObject } from '../shared/plain-object.js';
 
-const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** `YYYY-MM-DD` in shape (not yet a real day: see `isCalendarDate`). */
+export const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
 const dateTimePattern =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
@@ -41,12 +43,6 @@ const illFormedMessage = 'must be well-formed Unicode (it holds a lone UTF-16 su
 /** True when `value` is well-formed Unicode text (no lone surrogates). */
 export function isWellFormedText(value: string): boolean {
   return !surrogate.test(value);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function fieldValueIssue(field: string, spec: FieldSpec, value: unknown): string | undefined {

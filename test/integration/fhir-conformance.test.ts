@@ -10,7 +10,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FhirStorage, StorageUnavailableError, comparisons as C } from '../../src/index.js';
 import { runConformanceSuite } from '../../src/testing/index.js';
-import type { FhirResource } from '../../src/backends/fhir/client.js';
+import type { ResourceJson as FhirResource } from '../../src/backends/fhir/fhir-rest.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
 
 const baseUrl = requireFhirBaseUrl();

@@ -12,7 +12,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { FhirClient, type FhirResource } from '../../src/backends/fhir/client.js';
+import {
+  FhirRestClient as FhirClient,
+  type ResourceJson as FhirResource,
+} from '../../src/backends/fhir/fhir-rest.js';
 import {
   checkLinkSearchParameters,
   installLinkSearchParameters,

@@ -5,14 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FhirMappingError, FhirStorage, patientModel } from '../../src/index.js';
-import {
-  getAt,
-  parseMapping,
-  parsePath,
-  readField,
-  setAt,
-  writeField,
-} from '../../src/backends/fhir/mapping.js';
+import { getAt, parsePath, setAt } from '../../src/backends/fhir/element-path.js';
+import { parseMapping } from '../../src/backends/fhir/mapping-file.js';
+import { readField, writeField } from '../../src/backends/fhir/resource-mapping.js';
 
 const repoMappings = path.resolve('mappings');
 const patientJson = JSON.parse(

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { packageRoot } from '../../shared/package-root.js';
-import type { FhirClient, FhirResource } from './client.js';
+import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
 
 /** Identifier system prefix of a source name without a configured system (+ `encodeURIComponent(name)`). */
 export const DEFAULT_SYSTEM_BASE = 'urn:healthcare-fhir:source:';
@@ -27,11 +27,11 @@ export interface LinkSystems {
 }
 
 /** The SearchParameter resources, as stored in the repository (for the default systems). */
-export function linkSearchParameterTemplates(): (FhirResource & { id: string })[] {
+export function linkSearchParameterTemplates(): (ResourceJson & { id: string })[] {
   const dir = path.join(packageRoot(), 'fhir-server', 'search-parameters');
   return ['link-identifier.json', 'link-identifier-unique.json'].map(
     (file) =>
-      JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as FhirResource & { id: string },
+      JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as ResourceJson & { id: string },
   );
 }
 
@@ -54,13 +54,13 @@ export function linkIdentifierExpression(systems: LinkSystems = {}): string {
 }
 
 /** The SearchParameters for these systems: the token parameter, then the unique composite over it. */
-export function linkSearchParameters(systems: LinkSystems = {}): (FhirResource & { id: string })[] {
+export function linkSearchParameters(systems: LinkSystems = {}): (ResourceJson & { id: string })[] {
   const [token, unique] = linkSearchParameterTemplates();
   return [{ ...token!, expression: linkIdentifierExpression(systems) }, unique!];
 }
 
 /** The elements HAPI acts on; a stored copy that differs in any of them is out of date. */
-const effective = (sp: FhirResource) => ({
+const effective = (sp: ResourceJson) => ({
   url: sp.url,
   status: sp.status,
   code: sp.code,
@@ -75,12 +75,12 @@ export interface LinkGuaranteeStatus {
   /** Ids of the SearchParameters present on the server as we would install them. */
   present: string[];
   /** What is missing or different on the server: PUT these to install the guarantee. */
-  missing: (FhirResource & { id: string })[];
+  missing: (ResourceJson & { id: string })[];
 }
 
 /** Reads our SearchParameters from the server (by id) and compares them with what these systems need. */
 export async function checkLinkSearchParameters(
-  client: FhirClient,
+  client: FhirRestClient,
   systems: LinkSystems = {},
 ): Promise<LinkGuaranteeStatus> {
   const status: LinkGuaranteeStatus = { present: [], missing: [] };
@@ -99,7 +99,7 @@ export async function checkLinkSearchParameters(
  * enforce a new parameter once they refresh their registry (within ~70 s).
  */
 export async function installLinkSearchParameters(
-  client: FhirClient,
+  client: FhirRestClient,
   systems: LinkSystems = {},
 ): Promise<string[]> {
   const { missing } = await checkLinkSearchParameters(client, systems);

@@ -1,20 +1,20 @@
 /**
  * The in-process reference backend (the seed's DummyStorage, done right):
  * the contract's semantics with nothing in the way. For tests and demos;
- * data lives as long as the object.
+ * data lives as long as the object. Any model spec works: one generic
+ * `MemoryRecordStore` per model.
  */
 import { defaultModels, type ModelSpec, type Models } from '../../api/models.js';
 import { matchesAll } from '../../api/matching.js';
 import { completeRecord, nextTimestamp, withDefaults } from '../../api/records.js';
-import type {
-  HealthcareStorage,
-  Lookup,
-  PatientInput,
-  PatientLink,
-  PatientRecord,
-  ProviderInput,
-  ProviderRecord,
-} from '../../api/types.js';
+import {
+  storageMethods,
+  StorageWithRecordMethods,
+  type LinkStore,
+  type RecordStore,
+  type StoredRecord,
+} from '../../api/record-store.js';
+import type { HealthcareStorage, Lookup, PatientLink } from '../../api/types.js';
 import {
   validateId,
   validateLookups,
@@ -22,144 +22,144 @@ import {
   validateSourcePair,
 } from '../../api/validation.js';
 
-type StoredRecord = Record<string, string | null>;
-
 /** One model's records: copies in, copies out, never a shared reference. */
-class MemoryTable {
-  private readonly rows = new Map<string, StoredRecord>();
+class MemoryRecordStore implements RecordStore {
+  private readonly records = new Map<string, StoredRecord>();
   private lastId = 0;
 
-  constructor(readonly model: ModelSpec) {}
-
-  get(id: string): StoredRecord | null {
-    const row = this.rows.get(validateId(id));
-    return row ? { ...row } : null;
-  }
+  constructor(
+    readonly model: ModelSpec,
+    private readonly onDelete: (id: string) => void = () => {},
+  ) {}
 
   has(id: string): boolean {
-    return this.rows.has(id);
+    return this.records.has(id);
   }
 
-  create(data: unknown): StoredRecord {
+  async get(id: string): Promise<StoredRecord | null> {
+    const record = this.records.get(validateId(id));
+    return record ? { ...record } : null;
+  }
+
+  async create(data: unknown): Promise<StoredRecord> {
     const values = withDefaults(this.model, validateRecordInput(this.model, data, 'create'));
     const now = nextTimestamp();
     const id = String(++this.lastId);
-    const row = completeRecord(this.model, { ...values, id, created_date: now, updated_date: now });
-    this.rows.set(id, row);
-    return { ...row };
+    const record = completeRecord(this.model, {
+      ...values,
+      id,
+      created_date: now,
+      updated_date: now,
+    });
+    this.records.set(id, record);
+    return { ...record };
   }
 
-  update(id: string, data: unknown): boolean {
+  async update(id: string, data: unknown): Promise<boolean> {
     const values = validateRecordInput(this.model, data, 'update');
-    const row = this.rows.get(validateId(id));
-    if (!row) return false;
-    this.rows.set(id, { ...row, ...values, updated_date: nextTimestamp(row.updated_date) });
+    const record = this.records.get(validateId(id));
+    if (!record) return false;
+    this.records.set(id, {
+      ...record,
+      ...values,
+      updated_date: nextTimestamp(record.updated_date),
+    });
     return true;
   }
 
-  delete(id: string): boolean {
-    return this.rows.delete(validateId(id));
+  async delete(id: string): Promise<boolean> {
+    if (!this.records.delete(validateId(id))) return false;
+    this.onDelete(id);
+    return true;
   }
 
-  filter(lookups: readonly Lookup[]): StoredRecord[] {
+  async filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
     const normalized = validateLookups(this.model, lookups);
-    return [...this.rows.values()]
-      .filter((row) => matchesAll(row, normalized))
-      .map((row) => ({ ...row }));
+    return [...this.records.values()]
+      .filter((record) => matchesAll(record, normalized))
+      .map((record) => ({ ...record }));
   }
 }
 
-export interface MemoryStorageOptions {
-  /** Models to store (defaults to the contract's patient and provider models). */
-  models?: Models;
-}
+/** Links of one model's records: `JSON.stringify([sourceName, sourceId])` → record id. */
+class MemoryLinkStore implements LinkStore {
+  private readonly pairs = new Map<string, string>();
 
-export class MemoryStorage implements HealthcareStorage {
-  readonly models: Models;
-  private readonly patients: MemoryTable;
-  private readonly providers: MemoryTable;
-  /** `JSON.stringify([sourceName, sourceId])` → patient id. */
-  private readonly links = new Map<string, string>();
+  constructor(private readonly records: MemoryRecordStore) {}
 
-  constructor(options: MemoryStorageOptions = {}) {
-    this.models = options.models ?? defaultModels;
-    this.patients = new MemoryTable(this.models.patient);
-    this.providers = new MemoryTable(this.models.provider);
-  }
-
-  private static linkKey(sourceId: string, sourceName: string): string {
+  private static key(sourceId: string, sourceName: string): string {
     const [id, name] = validateSourcePair(sourceId, sourceName);
     return JSON.stringify([name, id]);
   }
 
-  async getPatient(id: string, source?: string | null): Promise<PatientRecord | null> {
-    if (source !== undefined && source !== null) {
-      const patientId = this.links.get(MemoryStorage.linkKey(id, source));
-      return patientId === undefined ? null : (this.patients.get(patientId) as PatientRecord);
-    }
-    return this.patients.get(id) as PatientRecord | null;
+  async getLinked(sourceId: string, sourceName: string): Promise<StoredRecord | null> {
+    const id = this.pairs.get(MemoryLinkStore.key(sourceId, sourceName));
+    return id === undefined ? null : this.records.get(id);
   }
 
-  async createPatient(data: PatientInput): Promise<PatientRecord> {
-    return this.patients.create(data) as PatientRecord;
-  }
-
-  async updatePatient(id: string, data: PatientInput): Promise<boolean> {
-    return this.patients.update(id, data);
-  }
-
-  async deletePatient(id: string): Promise<boolean> {
-    if (!this.patients.delete(id)) return false;
-    for (const [key, patientId] of this.links) if (patientId === id) this.links.delete(key);
+  async link(id: string, sourceId: string, sourceName: string): Promise<boolean> {
+    const key = MemoryLinkStore.key(sourceId, sourceName);
+    if (!this.records.has(validateId(id)) || this.pairs.has(key)) return false;
+    this.pairs.set(key, id);
     return true;
   }
 
-  async filterPatients(...lookups: Lookup[]): Promise<PatientRecord[]> {
-    return this.patients.filter(lookups) as PatientRecord[];
+  async unlink(id: string, sourceId: string, sourceName: string): Promise<boolean> {
+    const key = MemoryLinkStore.key(sourceId, sourceName);
+    if (this.pairs.get(key) !== validateId(id)) return false;
+    return this.pairs.delete(key);
   }
 
-  async linkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean> {
-    const key = MemoryStorage.linkKey(sourceId, sourceName);
-    if (!this.patients.has(validateId(id)) || this.links.has(key)) return false;
-    this.links.set(key, id);
-    return true;
-  }
-
-  async unlinkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean> {
-    const key = MemoryStorage.linkKey(sourceId, sourceName);
-    if (this.links.get(key) !== validateId(id)) return false;
-    return this.links.delete(key);
-  }
-
-  async getPatientLinks(id: string): Promise<PatientLink[] | null> {
-    if (!this.patients.has(validateId(id))) return null;
+  async links(id: string): Promise<PatientLink[] | null> {
+    if (!this.records.has(validateId(id))) return null;
     const result: PatientLink[] = [];
-    for (const [key, patientId] of this.links) {
-      if (patientId !== id) continue;
+    for (const [key, recordId] of this.pairs) {
+      if (recordId !== id) continue;
       const [source_name, source_id] = JSON.parse(key) as [string, string];
       result.push({ source_id, source_name });
     }
     return result;
   }
 
-  async getProvider(id: string): Promise<ProviderRecord | null> {
-    return this.providers.get(id) as ProviderRecord | null;
+  /** A deleted record's pairs are free again. */
+  forget(id: string): void {
+    for (const [key, recordId] of this.pairs) if (recordId === id) this.pairs.delete(key);
+  }
+}
+
+export interface MemoryStorageOptions {
+  /** Models to store (defaults to the contract's patient and provider models). */
+  models?: Models;
+  /** More models, each reachable through `store(name)`. */
+  extraModels?: readonly ModelSpec[];
+}
+
+export class MemoryStorage extends StorageWithRecordMethods implements HealthcareStorage {
+  readonly models: Models;
+  private readonly stores = new Map<string, MemoryRecordStore>();
+
+  constructor(options: MemoryStorageOptions = {}) {
+    super();
+    this.models = options.models ?? defaultModels;
+    let links: MemoryLinkStore | undefined;
+    for (const model of [
+      this.models.patient,
+      this.models.provider,
+      ...(options.extraModels ?? []),
+    ]) {
+      let modelLinks: MemoryLinkStore | undefined;
+      const records = new MemoryRecordStore(model, (id) => modelLinks?.forget(id));
+      if (model.linkable) links = modelLinks = new MemoryLinkStore(records);
+      this.stores.set(model.name, records);
+    }
+    Object.assign(this, storageMethods([...this.stores.values()], links));
   }
 
-  async createProvider(data: ProviderInput): Promise<ProviderRecord> {
-    return this.providers.create(data) as ProviderRecord;
-  }
-
-  async updateProvider(id: string, data: ProviderInput): Promise<boolean> {
-    return this.providers.update(id, data);
-  }
-
-  async deleteProvider(id: string): Promise<boolean> {
-    return this.providers.delete(id);
-  }
-
-  async filterProviders(...lookups: Lookup[]): Promise<ProviderRecord[]> {
-    return this.providers.filter(lookups) as ProviderRecord[];
+  /** The store of one model (a contract model or one of `extraModels`). */
+  store(model: string): RecordStore {
+    const found = this.stores.get(model);
+    if (!found) throw new TypeError(`MemoryStorage: no model named ${JSON.stringify(model)}`);
+    return found;
   }
 
   async checkReady(): Promise<void> {}

@@ -1,11 +1,12 @@
 /**
- * A small typed FHIR R4 REST client on the package's one HTTP layer
+ * Owns talking FHIR REST: a small typed FHIR R4 client on the package's one HTTP layer
  * (`sendHttpRequest`): read, search (following every `next` link), create,
  * update with `If-Match`, delete and `/metadata`. It never logs and never puts
  * a response body into an error message (bodies hold patient data).
  */
 import type { Bundle, Coding, Identifier, Meta } from 'fhir/r4.js';
-import { StorageUnavailableError } from '../../api/errors.js';
+import { BadStorageResponseError } from '../../api/errors.js';
+import { isPlainObject } from '../../shared/plain-object.js';
 import { FhirAuth, type FhirAuthOptions } from '../../transport/auth.js';
 import {
   parseBaseUrl,
@@ -25,19 +26,18 @@ import {
  * are typed; the rest is JSON that mappings address by path and that an
  * update must carry back untouched.
  */
-export interface FhirResource {
+export interface ResourceJson {
   resourceType: string;
   id?: string;
   meta?: Meta;
   identifier?: Identifier[];
   [element: string]: unknown;
 }
-export type FhirIdentifier = Identifier;
-type FhirBundle = Bundle<FhirResource>;
+type FhirBundle = Bundle<ResourceJson>;
 
 export type HeaderMap = Record<string, string>;
 
-export interface FhirClientOptions {
+export interface FhirRestOptions {
   /** The server's base URL, e.g. `http://localhost:8080/fhir` (no trailing slash needed). */
   baseUrl: string;
   /** Extra headers on every request. */
@@ -51,10 +51,6 @@ export interface FhirClientOptions {
   /** Per request, default 10000. */
   timeoutMs?: number;
 }
-
-/** A JSON object (not null, not an array). */
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * A FHIR logical id that a URL can name: `[A-Za-z0-9\-.]{1,64}`, except `.` and
@@ -70,27 +66,22 @@ export function isFhirId(id: unknown): id is string {
   return typeof id === 'string' && fhirIdPattern.test(id) && !unreachableIds.has(id);
 }
 
-/** Escapes a search parameter value per FHIR (`\` `,` `|` `$` are prefixed with `\`). */
-export function escapeSearchValue(value: string): string {
-  return value.replace(/[\\,|$]/g, (c) => `\\${c}`);
-}
-
 /** Percent-encodes a query component, keeping `:` readable (allowed in a query by RFC 3986). */
 function encodeQueryComponent(text: string): string {
   return encodeURIComponent(text).replace(/%3A/gi, ':');
 }
 
-/** `[name, value]` pairs (values already FHIR-escaped) → a query string. */
+/** `[name, value]` pairs (values already FHIR-escaped, see search-plan.ts) → a query string. */
 export function buildQuery(params: readonly (readonly [string, string])[]): string {
   return params.map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(v)}`).join('&');
 }
 
 export type UpdateOutcome =
-  | { kind: 'updated'; resource: FhirResource }
+  | { kind: 'updated'; resource: ResourceJson }
   /** 412 (or 409): the version we read is no longer current. */
   | { kind: 'conflict' }
   /** The PUT created the resource (it had been deleted meanwhile); the caller decides what to do. */
-  | { kind: 'created'; resource: FhirResource };
+  | { kind: 'created'; resource: ResourceJson };
 
 export type DeleteOutcome = 'deleted' | 'missing';
 
@@ -98,15 +89,15 @@ const FHIR_JSON = 'application/fhir+json';
 /** The most pages one search may return: a server that keeps answering `next` forever is broken. */
 const MAX_PAGES = 10_000;
 
-export class FhirClient {
+export class FhirRestClient {
   readonly baseUrl: string;
   private readonly headers: HeaderMap;
-  private readonly authorize?: FhirClientOptions['authorize'];
+  private readonly authorize?: FhirRestOptions['authorize'];
   readonly auth?: FhirAuth;
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
 
-  constructor(options: FhirClientOptions) {
+  constructor(options: FhirRestOptions) {
     this.baseUrl = parseBaseUrl('FhirStorage', options.baseUrl);
     this.headers = { ...options.headers };
     this.authorize = options.authorize;
@@ -166,14 +157,12 @@ export class FhirClient {
 
   private badResponse(method: string, status: number, what = 'an unexpected status'): never {
     if (status === 401 || status === 403) {
-      throw new StorageUnavailableError(
-        'bad-response',
+      throw new BadStorageResponseError(
         `the FHIR server refused ${method} (${status}): check the auth configuration`,
         status,
       );
     }
-    throw new StorageUnavailableError(
-      'bad-response',
+    throw new BadStorageResponseError(
       `the FHIR server answered ${method} with ${what} (${status})`,
       status,
     );
@@ -185,10 +174,10 @@ export class FhirClient {
     res: HttpResponse<unknown>,
     type: string,
     id?: string,
-  ): FhirResource {
-    const body = res.body as FhirResource | undefined;
+  ): ResourceJson {
+    const body = res.body as ResourceJson | undefined;
     if (
-      !isObject(body) ||
+      !isPlainObject(body) ||
       body.resourceType !== type ||
       !isFhirId(body.id) ||
       (id !== undefined && body.id !== id)
@@ -205,13 +194,13 @@ export class FhirClient {
    */
   private expectOutcome(method: string, res: HttpResponse<unknown>): void {
     const body = res.body as { resourceType?: unknown } | undefined;
-    if (!isObject(body) || body.resourceType !== 'OperationOutcome') {
+    if (!isPlainObject(body) || body.resourceType !== 'OperationOutcome') {
       this.badResponse(method, res.status, 'a body that is not an OperationOutcome');
     }
   }
 
   /** GET [base]/type/id: the resource, or `null` when it does not exist or was deleted. */
-  async read(type: string, id: string): Promise<FhirResource | null> {
+  async read(type: string, id: string): Promise<ResourceJson | null> {
     const res = await this.send('GET', this.resourceUrl(type, id));
     if (res.status === 404 || res.status === 410) {
       this.expectOutcome('GET', res);
@@ -229,12 +218,12 @@ export class FhirClient {
   async search(
     type: string,
     params: readonly (readonly [string, string])[],
-  ): Promise<FhirResource[]> {
+  ): Promise<ResourceJson[]> {
     const query = buildQuery(params);
     let url: string | undefined = `${this.resourceUrl(type)}${query ? `?${query}` : ''}`;
     const seen = new Set<string>();
     const visited = new Set<string>();
-    const result: FhirResource[] = [];
+    const result: ResourceJson[] = [];
     for (let page = 0; url; page++) {
       if (page >= MAX_PAGES) this.badResponse('GET', 200, `more than ${MAX_PAGES} pages`);
       visited.add(url);
@@ -252,10 +241,11 @@ export class FhirClient {
         this.badResponse('GET', res.status, 'a body that is not a Bundle');
       }
       for (const entry of bundle.entry ?? []) {
-        const resource = (isObject(entry) ? entry.resource : undefined) as FhirResource | undefined;
+        const resource = (isPlainObject(entry) ? entry.resource : undefined) as
+          ResourceJson | undefined;
         if (entry?.search?.mode === 'include' || resource?.resourceType === 'OperationOutcome')
           continue;
-        if (!isObject(resource) || resource.resourceType !== type || !isFhirId(resource.id))
+        if (!isPlainObject(resource) || resource.resourceType !== type || !isFhirId(resource.id))
           this.badResponse('GET', res.status, `a search match that is not a ${type}`);
         if (seen.has(resource.id)) continue;
         seen.add(resource.id);
@@ -294,7 +284,7 @@ export class FhirClient {
   }
 
   /** POST [base]/type: the created resource as the server stored it. */
-  async create(type: string, resource: FhirResource): Promise<FhirResource> {
+  async create(type: string, resource: ResourceJson): Promise<ResourceJson> {
     const res = await this.send(
       'POST',
       this.resourceUrl(type),
@@ -308,7 +298,7 @@ export class FhirClient {
   /** PUT [base]/type/id with `If-Match: W/"versionId"`. */
   async update(
     type: string,
-    resource: FhirResource & { id: string },
+    resource: ResourceJson & { id: string },
     versionId: string,
   ): Promise<UpdateOutcome> {
     const res = await this.send(
@@ -329,7 +319,7 @@ export class FhirClient {
    * For definitional resources we own by id (SearchParameter); records always
    * go through `update`, which cannot re-create a deleted one by accident.
    */
-  async put(type: string, resource: FhirResource & { id: string }): Promise<FhirResource> {
+  async put(type: string, resource: ResourceJson & { id: string }): Promise<ResourceJson> {
     const res = await this.send(
       'PUT',
       this.resourceUrl(type, resource.id),
@@ -349,7 +339,7 @@ export class FhirClient {
    * lost), "already deleted" / 410 is taken as our own delete having landed.
    */
   async delete(type: string, id: string): Promise<DeleteOutcome> {
-    const res = await this.send<FhirResource>('DELETE', this.resourceUrl(type, id));
+    const res = await this.send<ResourceJson>('DELETE', this.resourceUrl(type, id));
     const resent = (res.attempts ?? 1) > 1;
     if (res.status === 404 || res.status === 410) {
       this.expectOutcome('DELETE', res);
@@ -375,13 +365,13 @@ export class FhirClient {
   }
 
   /** GET [base]/metadata (the CapabilityStatement); `once`: no retries (a readiness probe reports now). */
-  async capabilities(timeoutMs = this.timeoutMs, once = false): Promise<FhirResource> {
+  async capabilities(timeoutMs = this.timeoutMs, once = false): Promise<ResourceJson> {
     const res = await this.send('GET', `${this.baseUrl}/metadata`, {}, undefined, {
       timeoutMs,
       once,
     });
     if (res.status !== 200) this.badResponse('GET', res.status);
-    const body = res.body as FhirResource | undefined;
+    const body = res.body as ResourceJson | undefined;
     if (!body || body.resourceType !== 'CapabilityStatement') {
       this.badResponse('GET', res.status, 'a body that is not a CapabilityStatement');
     }

@@ -1,0 +1,135 @@
+/**
+ * Owns the one generic per-model wrapper (the seed's `CategoryWrapper`): a
+ * `RecordStore` is one model in one backend, and every layer is written once
+ * against it. `storageMethods` turns a backend's stores into the contract's
+ * named methods (`getPatient`, `createProvider`, …); `storesOf` turns any
+ * `HealthcareStorage`, ours or a user's, back into stores.
+ */
+import { validateSourcePair } from './validation.js';
+import type { ModelSpec } from './models.js';
+import type { HealthcareStorage, Lookup, PatientLink } from './types.js';
+
+/** A record as stored: every model field, `null` when unset. */
+export type StoredRecord = Record<string, string | null>;
+
+/** One model in one backend. Methods validate their input (ValidationError) and return copies. */
+export interface RecordStore {
+  readonly model: ModelSpec;
+  get(id: string): Promise<StoredRecord | null>;
+  create(data: unknown): Promise<StoredRecord>;
+  update(id: string, data: unknown): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]>;
+}
+
+/** Links of a linkable model's records to identifiers in other systems. */
+export interface LinkStore {
+  /** The record linked to (sourceId, sourceName), or `null`. */
+  getLinked(sourceId: string, sourceName: string): Promise<StoredRecord | null>;
+  link(id: string, sourceId: string, sourceName: string): Promise<boolean>;
+  unlink(id: string, sourceId: string, sourceName: string): Promise<boolean>;
+  /** The record's links, or `null` when it does not exist. */
+  links(id: string): Promise<PatientLink[] | null>;
+}
+
+/** `patient` → `Patient`: the model's part of the storage method names. */
+export const methodSuffix = (model: string): string =>
+  model.charAt(0).toUpperCase() + model.slice(1);
+
+/** The contract's record methods (everything of HealthcareStorage produced from stores). */
+export type StorageRecordMethods = Required<
+  Pick<
+    HealthcareStorage,
+    | 'getPatient'
+    | 'createPatient'
+    | 'updatePatient'
+    | 'deletePatient'
+    | 'filterPatients'
+    | 'linkPatient'
+    | 'unlinkPatient'
+    | 'getPatientLinks'
+    | 'getProvider'
+    | 'createProvider'
+    | 'updateProvider'
+    | 'deleteProvider'
+    | 'filterProviders'
+  >
+>;
+
+type AnyMethod = (...args: never[]) => Promise<unknown>;
+
+/**
+ * The named methods for every store: `get<Model>`, `create<Model>`,
+ * `update<Model>`, `delete<Model>`, `filter<Model>s`, and for the linkable
+ * model `link<Model>`, `unlink<Model>`, `get<Model>Links` and `get<Model>(id, source)`.
+ */
+export function storageMethods(
+  stores: readonly RecordStore[],
+  links?: LinkStore,
+): StorageRecordMethods & Record<string, AnyMethod> {
+  const methods: Record<string, AnyMethod> = {};
+  for (const store of stores) {
+    const name = methodSuffix(store.model.name);
+    const linked = store.model.linkable ? links : undefined;
+    methods[`get${name}`] = (async (id: string, source?: string | null) => {
+      if (!linked || source === undefined || source === null) return store.get(id);
+      const [sourceId, sourceName] = validateSourcePair(id, source);
+      return linked.getLinked(sourceId, sourceName);
+    }) as AnyMethod;
+    methods[`create${name}`] = ((data: unknown) => store.create(data)) as AnyMethod;
+    methods[`update${name}`] = ((id: string, data: unknown) => store.update(id, data)) as AnyMethod;
+    methods[`delete${name}`] = ((id: string) => store.delete(id)) as AnyMethod;
+    methods[`filter${name}s`] = ((...lookups: Lookup[]) => store.filter(lookups)) as AnyMethod;
+    if (linked) {
+      methods[`link${name}`] = ((id: string, sourceId: string, sourceName: string) =>
+        linked.link(id, sourceId, sourceName)) as AnyMethod;
+      methods[`unlink${name}`] = ((id: string, sourceId: string, sourceName: string) =>
+        linked.unlink(id, sourceId, sourceName)) as AnyMethod;
+      methods[`get${name}Links`] = ((id: string) => linked.links(id)) as AnyMethod;
+    }
+  }
+  return methods as StorageRecordMethods & Record<string, AnyMethod>;
+}
+
+/** A model's store over any storage's named methods (the inverse of `storageMethods`). */
+export function storeOf(storage: HealthcareStorage, model: ModelSpec): RecordStore {
+  const name = methodSuffix(model.name);
+  const call = (method: string, ...args: unknown[]): Promise<never> => {
+    const fn = (storage as unknown as Record<string, (...a: unknown[]) => Promise<never>>)[method];
+    if (typeof fn !== 'function')
+      throw new TypeError(`this storage has no ${method}: it does not store ${model.name}s`);
+    return fn.apply(storage, args);
+  };
+  return {
+    model,
+    get: (id) => call(`get${name}`, id),
+    create: (data) => call(`create${name}`, data),
+    update: (id, data) => call(`update${name}`, id, data),
+    delete: (id) => call(`delete${name}`, id),
+    filter: (lookups) => call(`filter${name}s`, ...lookups),
+  };
+}
+
+/** The links of any storage's linkable model, over its named methods. */
+export function linksOf(storage: HealthcareStorage, model: ModelSpec): LinkStore {
+  const name = methodSuffix(model.name);
+  const methods = storage as unknown as Record<string, (...a: unknown[]) => Promise<never>>;
+  return {
+    getLinked: (sourceId, sourceName) => methods[`get${name}`]!.call(storage, sourceId, sourceName),
+    link: (id, sourceId, sourceName) =>
+      methods[`link${name}`]!.call(storage, id, sourceId, sourceName),
+    unlink: (id, sourceId, sourceName) =>
+      methods[`unlink${name}`]!.call(storage, id, sourceId, sourceName),
+    links: async (id) => {
+      const fn = methods[`get${name}Links`];
+      return fn ? fn.call(storage, id) : null;
+    },
+  };
+}
+
+/**
+ * Base class of the backends: instances carry the contract's record methods,
+ * which the subclass installs from its stores with
+ * `Object.assign(this, storageMethods(stores, links))`.
+ */
+export const StorageWithRecordMethods = class {} as unknown as new () => StorageRecordMethods;

@@ -1,0 +1,146 @@
+/**
+ * Owns `FhirStorage`: checking its options, loading the mapping files, and
+ * wiring one `FhirRecordStore` per model (and the patient links) into the
+ * contract's methods. Everything FHIR-specific lives in the modules it wires.
+ */
+import path from 'node:path';
+import { patientModel, providerModel, type ModelSpec, type Models } from '../../api/models.js';
+import {
+  storageMethods,
+  StorageWithRecordMethods,
+  type RecordStore,
+} from '../../api/record-store.js';
+import type { HealthcareStorage } from '../../api/types.js';
+import type { FhirAuthOptions } from '../../transport/auth.js';
+import type { RetryOptions } from '../../transport/retry.js';
+import { ServerCapabilities } from './capabilities.js';
+import { freezeCreated } from './created-date.js';
+import { FhirRestClient, type HeaderMap } from './fhir-rest.js';
+import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
+import { FhirLinkStore, IdentifierSystems } from './links.js';
+import { defaultMappingsDir, loadMappingFile } from './mapping-file.js';
+import { FhirRecordStore } from './record-store.js';
+import { toRecord, type ResourceMapping } from './resource-mapping.js';
+import { Scope, type ScopeTag } from './scope.js';
+import { VersionedWriter } from './versioned-writes.js';
+
+export interface FhirStorageOptions {
+  /** The FHIR server's base URL, e.g. `http://localhost:8080/fhir`. */
+  baseUrl: string;
+  /** Extra headers on every request. */
+  headers?: HeaderMap;
+  /** Called before every request; the headers it returns (e.g. `Authorization`) are added. */
+  authorize?: () => Promise<HeaderMap> | HeaderMap;
+  /** Credentials for the FHIR server: bearer, basic, OAuth 2.0 client credentials or SMART Backend Services. */
+  auth?: FhirAuthOptions;
+  /** Retries of GET, DELETE and If-Match PUT on transient failures (default 5 attempts within 10 s); `false`: none. */
+  retry?: RetryOptions | false;
+  /** Per request, default 10000. */
+  timeoutMs?: number;
+  /** Search page size (`_count`), default 200 (the largest page stock HAPI serves). */
+  pageSize?: number;
+  /** Directory holding `patient.json` and `practitioner.json`; default `<package root>/mappings`. */
+  mappingsDir?: string;
+  /** Source name → identifier system URI, for sources with a system of their own (e.g. an MRN system). */
+  identifierSystems?: Record<string, string>;
+  /** System URI prefix for every other source name (+ `encodeURIComponent(name)`); default `urn:healthcare-fhir:source:`. */
+  identifierSystemBase?: string;
+  /** When set, every resource written gets this `meta.tag`, and searches are restricted to it. */
+  scopeTag?: ScopeTag;
+  /** Times an update that lost a race (412) is re-read and re-applied before `ConflictError`; default 10. */
+  maxRetries?: number;
+  /** More models, each stored as the resource type its mapping file `<mappingsDir>/<name>.json` names; reachable through `store(name)`. */
+  extraModels?: readonly ModelSpec[];
+}
+
+/** The mapping file of each contract model (others: `<model name>.json`). */
+const MAPPING_FILES: Readonly<Record<string, string>> = {
+  patient: 'patient.json',
+  provider: 'practitioner.json',
+};
+
+function checkPageSize(value: number | undefined): number {
+  const pageSize = value ?? 200;
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw new TypeError('FhirStorage: pageSize must be a positive integer');
+  return pageSize;
+}
+
+function checkScopeTag(tag: ScopeTag | undefined): ScopeTag | undefined {
+  if (!tag) return undefined;
+  const { system, code } = tag;
+  if (typeof system !== 'string' || !system || typeof code !== 'string' || !code)
+    throw new TypeError('FhirStorage: scopeTag needs a non-empty system and code');
+  return { system, code };
+}
+
+function checkIdentifierSystems(options: FhirStorageOptions): IdentifierSystems {
+  const systems = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const [name, system] of Object.entries(options.identifierSystems ?? {})) {
+    if (typeof system !== 'string' || !system)
+      throw new TypeError(`FhirStorage: identifierSystems[${JSON.stringify(name)}] must be a URI`);
+    if (seen.has(system))
+      throw new TypeError(`FhirStorage: identifierSystems maps two source names to ${system}`);
+    seen.add(system);
+    systems.set(name, system);
+  }
+  return new IdentifierSystems(systems, options.identifierSystemBase ?? DEFAULT_SYSTEM_BASE);
+}
+
+export class FhirStorage extends StorageWithRecordMethods implements HealthcareStorage {
+  readonly models: Models;
+  private readonly rest: FhirRestClient;
+  private readonly stores = new Map<string, RecordStore>();
+
+  /**
+   * Checks the options and loads the mapping files synchronously: a malformed
+   * mapping throws `FhirMappingError` here. No request is sent until the first call.
+   */
+  constructor(options: FhirStorageOptions) {
+    super();
+    if (!options || typeof options !== 'object')
+      throw new TypeError('FhirStorage: options with a baseUrl are required');
+    const rest = (this.rest = new FhirRestClient(options));
+    const scope = new Scope(rest, checkPageSize(options.pageSize), checkScopeTag(options.scopeTag));
+    const identifierSystems = checkIdentifierSystems(options);
+    const dir = options.mappingsDir ?? defaultMappingsDir();
+    const mappings = new Map<string, ResourceMapping>();
+    for (const model of [patientModel, providerModel, ...(options.extraModels ?? [])]) {
+      const file = path.join(dir, MAPPING_FILES[model.name] ?? `${model.name}.json`);
+      mappings.set(model.name, loadMappingFile(file, model));
+    }
+    const byType = new Map([...mappings.values()].map((m) => [m.resourceType, m]));
+    const writer = new VersionedWriter(rest, options.maxRetries ?? 10, (current, next) => {
+      scope.tagResource(next);
+      const mapping = byType.get(current.resourceType);
+      if (mapping) freezeCreated(mapping, current, toRecord(mapping, current), next);
+    });
+    const capabilities = new ServerCapabilities(rest);
+    let links: FhirLinkStore | undefined;
+    for (const [name, mapping] of mappings) {
+      this.stores.set(name, new FhirRecordStore(mapping, rest, scope, writer, capabilities));
+      if (mapping.model.linkable)
+        links = new FhirLinkStore(mapping, rest, scope, writer, identifierSystems);
+    }
+    this.models = {
+      patient: mappings.get('patient')!.model,
+      provider: mappings.get('provider')!.model,
+    };
+    Object.assign(this, storageMethods([...this.stores.values()], links));
+  }
+
+  /** The store of one model (a contract model or one of `extraModels`). */
+  store(model: string): RecordStore {
+    const found = this.stores.get(model);
+    if (!found) throw new TypeError(`FhirStorage: no model named ${JSON.stringify(model)}`);
+    return found;
+  }
+
+  /** One GET /metadata with a short timeout (at most 3 s), never retried. */
+  async checkReady(): Promise<void> {
+    await this.rest.capabilities(Math.min(this.rest.timeoutMs, 3000), true);
+  }
+
+  async close(): Promise<void> {}
+}

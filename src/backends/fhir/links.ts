@@ -1,0 +1,135 @@
+/**
+ * Owns patient links as FHIR: a link (sourceId, sourceName) is an
+ * `identifier` entry whose system stands for the source name (a configured
+ * URI, or a reversible `urn:healthcare-fhir:source:<name>`), and the
+ * algorithm that keeps a pair on at most one patient across processes:
+ * check → If-Match write → re-check → undo.
+ */
+import type { Identifier } from 'fhir/r4.js';
+import type { LinkStore, StoredRecord } from '../../api/record-store.js';
+import type { PatientLink } from '../../api/types.js';
+import { validateId, validateSourcePair } from '../../api/validation.js';
+import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
+import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
+import { toRecord, type ResourceMapping } from './resource-mapping.js';
+import type { Scope } from './scope.js';
+import { KeyedMutex, type VersionedWriter } from './versioned-writes.js';
+
+/** Source names ↔ identifier systems. */
+export class IdentifierSystems {
+  private readonly names: ReadonlyMap<string, string>;
+
+  constructor(
+    private readonly systems: ReadonlyMap<string, string>,
+    private readonly base = DEFAULT_SYSTEM_BASE,
+  ) {
+    this.names = new Map([...systems].map(([name, system]) => [system, name]));
+  }
+
+  systemFor(sourceName: string): string {
+    return this.systems.get(sourceName) ?? `${this.base}${encodeURIComponent(sourceName)}`;
+  }
+
+  /** The source name a system stands for, or `undefined` (an identifier someone else added). */
+  sourceNameFor(system: unknown): string | undefined {
+    if (typeof system !== 'string') return undefined;
+    const configured = this.names.get(system);
+    if (configured !== undefined) return configured;
+    if (!system.startsWith(this.base)) return undefined;
+    const encoded = system.slice(this.base.length);
+    try {
+      const name = decodeURIComponent(encoded);
+      return encodeURIComponent(name) === encoded && !this.systems.has(name) ? name : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+const isLink =
+  (system: string, value: string) =>
+  (identifier: Identifier | undefined): boolean =>
+    identifier?.system === system && identifier?.value === value;
+
+const holds = (resource: ResourceJson, system: string, value: string): boolean =>
+  (resource.identifier ?? []).some(isLink(system, value));
+
+export class FhirLinkStore implements LinkStore {
+  /** One link attempt per pair at a time in this process. */
+  private readonly pairs = new KeyedMutex();
+
+  constructor(
+    private readonly mapping: ResourceMapping,
+    private readonly rest: FhirRestClient,
+    private readonly scope: Scope,
+    private readonly writer: VersionedWriter,
+    private readonly systems: IdentifierSystems,
+  ) {}
+
+  /** The resources holding the identifier (one search). */
+  private async holders(system: string, value: string): Promise<ResourceJson[]> {
+    const found = await this.scope.search(this.mapping.resourceType, [
+      { name: 'identifier', system, values: [value] },
+    ]);
+    return found.filter((resource) => holds(resource, system, value));
+  }
+
+  async getLinked(sourceId: string, sourceName: string): Promise<StoredRecord | null> {
+    const [found] = await this.holders(this.systems.systemFor(sourceName), sourceId);
+    return found ? toRecord(this.mapping, found) : null;
+  }
+
+  async link(id: string, sourceId: string, sourceName: string): Promise<boolean> {
+    const [value, name] = validateSourcePair(sourceId, sourceName);
+    if (!isFhirId(validateId(id))) return false;
+    const system = this.systems.systemFor(name);
+    return this.pairs.run(JSON.stringify([system, value]), async () => {
+      if ((await this.holders(system, value)).length > 0) return false;
+      let added = false;
+      const stored = await this.writer.modify(this.mapping.resourceType, id, (resource) => {
+        added = !holds(resource, system, value);
+        if (added) (resource.identifier ??= []).push({ system, value });
+      });
+      if (!stored || !added) return false;
+      // another process may have linked the pair meanwhile: if so, take ours back
+      const holders = await this.holders(system, value);
+      if (holders.some((h) => h.id !== id)) {
+        await this.remove(id, system, value);
+        return false;
+      }
+      return true;
+    });
+  }
+
+  async unlink(id: string, sourceId: string, sourceName: string): Promise<boolean> {
+    const [value, name] = validateSourcePair(sourceId, sourceName);
+    if (!isFhirId(validateId(id))) return false;
+    return this.remove(id, this.systems.systemFor(name), value);
+  }
+
+  private async remove(id: string, system: string, value: string): Promise<boolean> {
+    let removed = false;
+    const stored = await this.writer.modify(this.mapping.resourceType, id, (resource) => {
+      const list = resource.identifier ?? [];
+      const at = list.findIndex(isLink(system, value));
+      removed = at >= 0;
+      if (!removed) return;
+      list.splice(at, 1);
+      if (list.length === 0) delete resource.identifier;
+    });
+    return stored !== null && removed;
+  }
+
+  async links(id: string): Promise<PatientLink[] | null> {
+    if (!isFhirId(validateId(id))) return null;
+    const resource = await this.rest.read(this.mapping.resourceType, id);
+    if (!resource) return null;
+    const links: PatientLink[] = [];
+    for (const identifier of resource.identifier ?? []) {
+      const name = this.systems.sourceNameFor(identifier?.system);
+      if (name !== undefined && typeof identifier.value === 'string')
+        links.push({ source_id: identifier.value, source_name: name });
+    }
+    return links;
+  }
+}

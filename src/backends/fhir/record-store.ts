@@ -1,0 +1,102 @@
+/**
+ * Owns one model on one FHIR resource type (the generic `RecordStore`):
+ * get, create, update, delete and filter, by way of the mapping
+ * (resource-mapping.ts), the search plan (search-plan.ts) and versioned
+ * writes (versioned-writes.ts).
+ */
+import { ConflictError, StorageUnavailableError } from '../../api/errors.js';
+import { matchesAll } from '../../api/matching.js';
+import type { ModelSpec } from '../../api/models.js';
+import { withDefaults } from '../../api/records.js';
+import type { RecordStore, StoredRecord } from '../../api/record-store.js';
+import type { Lookup } from '../../api/types.js';
+import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
+import type { ServerCapabilities } from './capabilities.js';
+import { fixAfterCreate, stampCreated } from './created-date.js';
+import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
+import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
+import type { Scope } from './scope.js';
+import { planSearch } from './search-plan.js';
+import type { VersionedWriter } from './versioned-writes.js';
+
+export class FhirRecordStore implements RecordStore {
+  readonly model: ModelSpec;
+  private readonly type: string;
+
+  constructor(
+    private readonly mapping: ResourceMapping,
+    private readonly rest: FhirRestClient,
+    private readonly scope: Scope,
+    private readonly writer: VersionedWriter,
+    private readonly capabilities: ServerCapabilities,
+  ) {
+    this.model = mapping.model;
+    this.type = mapping.resourceType;
+  }
+
+  async get(id: string): Promise<StoredRecord | null> {
+    const key = validateId(id);
+    if (!isFhirId(key)) return null;
+    const resource = await this.rest.read(this.type, key);
+    return resource ? toRecord(this.mapping, resource) : null;
+  }
+
+  async create(data: unknown): Promise<StoredRecord> {
+    const values = withDefaults(this.model, validateRecordInput(this.model, data, 'create'));
+    const resource: ResourceJson = { resourceType: this.type };
+    this.scope.tagResource(resource);
+    writeValues(
+      this.mapping,
+      resource,
+      Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null)),
+    );
+    const stampedAt = stampCreated(this.mapping, resource);
+    let stored = await this.rest.create(this.type, resource);
+    const fix = fixAfterCreate(this.mapping, stored, stampedAt);
+    if (fix) {
+      try {
+        stored =
+          (await this.writer.modifyKnownVersion(
+            this.type,
+            stored as ResourceJson & { id: string },
+            fix,
+          )) ?? stored;
+      } catch (error) {
+        // the record exists (its created_date reads as lastUpdated all the same):
+        // failing now would make a retry create it twice
+        if (!(error instanceof StorageUnavailableError || error instanceof ConflictError))
+          throw error;
+      }
+    }
+    return toRecord(this.mapping, stored);
+  }
+
+  async update(id: string, data: unknown): Promise<boolean> {
+    const values = validateRecordInput(this.model, data, 'update');
+    const key = validateId(id);
+    if (!isFhirId(key)) return false;
+    const stored = await this.writer.modify(this.type, key, (resource) =>
+      writeValues(this.mapping, resource, values),
+    );
+    return stored !== null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const key = validateId(id);
+    if (!isFhirId(key)) return false;
+    return this.writer.delete(this.type, key);
+  }
+
+  async filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
+    const normalized = validateLookups(this.model, lookups);
+    const supported = normalized.some((l) => l.field !== 'id')
+      ? await this.capabilities.searchParams(this.type)
+      : new Set<string>();
+    const plan = planSearch(this.mapping, normalized, supported);
+    if (plan.kind === 'no-match') return [];
+    const resources = await this.scope.search(this.type, plan.kind === 'narrow' ? plan.params : []);
+    return resources
+      .map((resource) => toRecord(this.mapping, resource))
+      .filter((record) => matchesAll(record, normalized));
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Owns the scope tag (`FHIR_SCOPE_TAG`): written on every resource we write,
+ * and required by every search we send, which also pages by `_count`.
+ */
+import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+import { queryPairs, type SearchParameter } from './search-plan.js';
+
+export interface ScopeTag {
+  system: string;
+  code: string;
+}
+
+export class Scope {
+  constructor(
+    private readonly rest: FhirRestClient,
+    private readonly pageSize: number,
+    private readonly tag?: ScopeTag,
+  ) {}
+
+  /** Adds the scope tag (when configured) to `meta.tag`, keeping other tags. */
+  tagResource(resource: ResourceJson): void {
+    const tag = this.tag;
+    if (!tag) return;
+    const tags = ((resource.meta ??= {}).tag ??= []);
+    if (!tags.some((t) => t.system === tag.system && t.code === tag.code)) tags.push({ ...tag });
+  }
+
+  /** Every resource of `type` matching the parameters and the scope tag, through every page. */
+  search(type: string, params: readonly SearchParameter[]): Promise<ResourceJson[]> {
+    const scoped: SearchParameter[] = [...params];
+    if (this.tag) scoped.push({ name: '_tag', system: this.tag.system, values: [this.tag.code] });
+    return this.rest.search(type, [...queryPairs(scoped), ['_count', String(this.pageSize)]]);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Owns where a lookup becomes a search parameter. Every parameter planned
+ * selects a SUPERSET of the records the lookup matches (FHIR string search
+ * ignores case and accents and matches parts; date ranges are widened a
+ * little), so the adapter then applies the contract's exact semantics
+ * (`matchesAll`) to every candidate and never misses a record. What the
+ * server cannot evaluate is left to the adapter.
+ *
+ * How each operator narrows each kind of search parameter is one table,
+ * `OPERATORS`; the rest of the file applies it.
+ */
+import { comparisons, type ComparisonOperator } from '../../api/comparisons.js';
+import { matchesLookup } from '../../api/matching.js';
+import type { NormalizedLookup } from '../../api/validation.js';
+import { createdLowerBoundField } from './created-date.js';
+import { isFhirId } from './fhir-rest.js';
+import type { FieldMapping, ResourceMapping } from './resource-mapping.js';
+
+/** One FHIR search parameter: `name[:modifier]=[prefix][system|]v1,…` (values OR-ed, unescaped here). */
+export interface SearchParameter {
+  name: string;
+  modifier?: 'contains' | 'not';
+  prefix?: 'ge' | 'le';
+  /** A token's system: each value is sent as `system|value`. */
+  system?: string;
+  values: readonly string[];
+}
+
+/** What one lookup (or a whole filter) asks of the server. */
+export type SearchPlan =
+  /** Send these parameters (AND-ed); the candidates are then checked exactly. */
+  | { kind: 'narrow'; params: readonly SearchParameter[] }
+  /** No record can match: send nothing. */
+  | { kind: 'no-match' }
+  /** The server cannot narrow this lookup: every record is a candidate. */
+  | { kind: 'server-cannot-narrow' };
+
+const noMatch: SearchPlan = { kind: 'no-match' };
+const cannotNarrow: SearchPlan = { kind: 'server-cannot-narrow' };
+const narrow = (...params: SearchParameter[]): SearchPlan => ({ kind: 'narrow', params });
+
+/** How one operator narrows each kind of search parameter (absent: it cannot). */
+interface OperatorRule {
+  /** String parameters (`:contains`): the whole field (==, in) or a part of it (like). */
+  string?: 'whole' | 'part';
+  /** Token parameters (`_id`, codes): the values themselves. */
+  token?: true;
+  /** Date parameters: which bounds enclose the operands. */
+  date?: 'both' | 'upper' | 'lower';
+  /** created_date: a lower bound on updated_date's parameter (see created-date.ts). */
+  createdLowerBound?: true;
+}
+
+const OPERATORS: Readonly<Record<ComparisonOperator, OperatorRule>> = {
+  [comparisons.EQUAL]: { string: 'whole', token: true, date: 'both', createdLowerBound: true },
+  [comparisons.IN]: { string: 'whole', token: true, date: 'both', createdLowerBound: true },
+  [comparisons.LIKE]: { string: 'part' },
+  [comparisons.LT]: { date: 'upper' },
+  [comparisons.LTE]: { date: 'upper' },
+  [comparisons.GT]: { date: 'lower', createdLowerBound: true },
+  [comparisons.GTE]: { date: 'lower', createdLowerBound: true },
+};
+
+const DAY = 86_400_000;
+
+/** Characters never sent in a `:contains` value: whitespace (a name may be split into parts) and SQL LIKE / FHIR escape characters. */
+const chunkSeparators = /[\s\\%_,|$*]+/u;
+
+/**
+ * HAPI indexes only the first few hundred characters of a string (a token at
+ * character 1200 is not found; at 320 it is). For `==`/`in` the value is the
+ * whole field, so a chunk from its first 200 characters is always indexed.
+ */
+const INDEXED_PREFIX = 200;
+
+/**
+ * The longest run of the value without whitespace or special characters: a
+ * substring of the field, and (without whitespace) of one indexed name part.
+ */
+function longestChunk(value: string): string | undefined {
+  let best = '';
+  for (const chunk of value.split(chunkSeparators))
+    if ([...chunk].length > [...best].length) best = chunk;
+  return best === '' ? undefined : best;
+}
+
+function day(time: number): string {
+  return new Date(Math.floor(time / DAY) * DAY).toISOString().slice(0, 10);
+}
+
+function second(time: number, round: 'down' | 'up'): string {
+  const t = round === 'down' ? Math.floor(time / 1000) * 1000 : Math.ceil(time / 1000) * 1000;
+  return `${new Date(t).toISOString().slice(0, 19)}Z`;
+}
+
+/** Bounds widened by a day (dates) or a second (datetimes): the server's rounding and time zones never hide a match. */
+function dateBound(m: FieldMapping, bound: 'ge' | 'le', time: number): SearchParameter {
+  const widened =
+    bound === 'ge'
+      ? time - (m.type === 'date' ? DAY : 1000)
+      : time + (m.type === 'date' ? DAY : 1000);
+  const value = m.type === 'date' ? day(widened) : second(widened, bound === 'ge' ? 'down' : 'up');
+  return { name: m.search!.param, prefix: bound, values: [value] };
+}
+
+function datePlan(
+  m: FieldMapping,
+  bounds: OperatorRule['date'],
+  times: readonly number[],
+): SearchPlan {
+  if (!bounds) return cannotNarrow;
+  if (times.length === 0) return noMatch; // `in []`
+  const low = dateBound(m, 'ge', Math.min(...times));
+  const high = dateBound(m, 'le', Math.max(...times));
+  if (bounds === 'both') return narrow(low, high);
+  return narrow(bounds === 'lower' ? low : high);
+}
+
+/** The operands as times, or `undefined` when one has none (not a date). */
+function operandTimes(lookup: NormalizedLookup): number[] | undefined {
+  const times = lookup.operands.map((o) => o.time);
+  return times.every((t): t is number => t !== undefined) ? times : undefined;
+}
+
+/** code/boolean fields: the model values the lookup accepts, sent as their FHIR codes (or `:not` the one it excludes). */
+function enumPlan(m: FieldMapping, lookup: NormalizedLookup): SearchPlan {
+  const values = Object.keys(m.values ?? {});
+  const allowed = values.filter((v) => matchesLookup({ v }, { ...lookup, field: 'v' }));
+  if (allowed.length === 0) return noMatch;
+  const fhir = (v: string) => String(m.values![v]);
+  const name = m.search!.param;
+  if (m.absent !== undefined && allowed.includes(m.absent)) {
+    // an absent element reads as `absent`, so only exclusion is exact
+    const excluded = values.filter((v) => !allowed.includes(v));
+    return excluded.length === 1
+      ? narrow({ name, modifier: 'not', values: [fhir(excluded[0]!)] })
+      : cannotNarrow;
+  }
+  return narrow({ name, values: allowed.map(fhir) });
+}
+
+function stringPlan(m: FieldMapping, rule: OperatorRule, lookup: NormalizedLookup): SearchPlan {
+  if (!rule.string) return cannotNarrow;
+  if (lookup.operands.length === 0) return noMatch;
+  const chunks = lookup.operands.map((o) =>
+    longestChunk(rule.string === 'whole' ? [...o.text].slice(0, INDEXED_PREFIX).join('') : o.text),
+  );
+  if (chunks.some((c) => c === undefined)) return cannotNarrow;
+  return narrow({
+    name: m.search!.param,
+    modifier: 'contains',
+    values: [...new Set(chunks as string[])],
+  });
+}
+
+function tokenPlan(name: string, rule: OperatorRule, values: readonly string[]): SearchPlan {
+  if (!rule.token) return cannotNarrow;
+  return values.length === 0 ? noMatch : narrow({ name, values: [...new Set(values)] });
+}
+
+/** The plan for one lookup; `supported`: the search parameters the server lists for the resource type. */
+export function planLookup(
+  mapping: ResourceMapping,
+  lookup: NormalizedLookup,
+  supported: ReadonlySet<string>,
+): SearchPlan {
+  const rule = OPERATORS[lookup.operator];
+  if (lookup.field === 'id') {
+    return tokenPlan('_id', rule, lookup.operands.map((o) => o.text).filter(isFhirId));
+  }
+  const m = mapping.fields.get(lookup.field);
+  if (m && m === mapping.created && !m.search) {
+    const bound = createdLowerBoundField(mapping);
+    const times = operandTimes(lookup);
+    if (!rule.createdLowerBound || !bound || !supported.has(bound.search!.param) || !times)
+      return cannotNarrow;
+    return datePlan(bound, 'lower', times);
+  }
+  if (!m?.search || !supported.has(m.search.param)) return cannotNarrow;
+  if (m.type === 'code' || m.type === 'boolean') return enumPlan(m, lookup);
+  switch (m.search.type) {
+    case 'date': {
+      const times = operandTimes(lookup);
+      return times ? datePlan(m, rule.date, times) : cannotNarrow;
+    }
+    case 'token':
+      return tokenPlan(
+        m.search.param,
+        rule,
+        lookup.operands.map((o) => o.text),
+      );
+    case 'string':
+      return stringPlan(m, rule, lookup);
+  }
+}
+
+/** All lookups → one search (parameters repeat for AND): `no-match` if any lookup can match nothing. */
+export function planSearch(
+  mapping: ResourceMapping,
+  lookups: readonly NormalizedLookup[],
+  supported: ReadonlySet<string>,
+): SearchPlan {
+  const params: SearchParameter[] = [];
+  for (const lookup of lookups) {
+    const plan = planLookup(mapping, lookup, supported);
+    if (plan.kind === 'no-match') return plan;
+    if (plan.kind === 'narrow') params.push(...plan.params);
+  }
+  return params.length > 0 ? { kind: 'narrow', params } : cannotNarrow;
+}
+
+/** Escapes a search parameter value per FHIR (`\` `,` `|` `$` are prefixed with `\`). */
+export function escapeSearchValue(value: string): string {
+  return value.replace(/[\\,|$]/g, (c) => `\\${c}`);
+}
+
+/** Typed parameters → the `[name, value]` pairs of a query, values escaped (the one place that escapes). */
+export function queryPairs(params: readonly SearchParameter[]): [string, string][] {
+  return params.map((p) => [
+    p.modifier ? `${p.name}:${p.modifier}` : p.name,
+    (p.prefix ?? '') +
+      p.values
+        .map(
+          (v) =>
+            (p.system === undefined ? '' : `${escapeSearchValue(p.system)}|`) +
+            escapeSearchValue(v),
+        )
+        .join(','),
+  ]);
+}

@@ -1,0 +1,111 @@
+/**
+ * Owns changing a resource safely when other writers exist: read, change,
+ * PUT with `If-Match` on the version read; on a lost race (409/412) read again
+ * and re-apply, up to a retry budget. Writes to one resource are also
+ * serialised within this process, which saves most of those round trips.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { BadStorageResponseError, ConflictError } from '../../api/errors.js';
+import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+
+/** Serialises async work per key, within this process. */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+/** Changes a copy of the current resource in place. */
+export type Mutation = (resource: ResourceJson) => void;
+
+export class VersionedWriter {
+  private readonly perResource = new KeyedMutex();
+
+  constructor(
+    private readonly rest: FhirRestClient,
+    /** Lost races re-read and re-applied before `ConflictError`. */
+    private readonly maxRetries: number,
+    /** Runs on every version about to be written (scope tag, frozen created_date). */
+    private readonly beforeWrite: (current: ResourceJson, next: ResourceJson) => void,
+  ) {}
+
+  /** Deletes within the same per-resource order as changes. */
+  delete(type: string, id: string): Promise<boolean> {
+    return this.perResource.run(
+      `${type}/${id}`,
+      async () => (await this.rest.delete(type, id)) === 'deleted',
+    );
+  }
+
+  /**
+   * Applies `mutate` to the current version: the stored resource, or `null`
+   * when it does not exist. When `mutate` changes nothing, nothing is written.
+   */
+  modify(type: string, id: string, mutate: Mutation): Promise<ResourceJson | null> {
+    return this.perResource.run(`${type}/${id}`, async () => {
+      for (let attempt = 0; ; attempt++) {
+        const current = await this.rest.read(type, id);
+        if (!current) return null;
+        const next = structuredClone(current);
+        mutate(next);
+        if (isDeepStrictEqual(current, next)) return current;
+        this.beforeWrite(current, next);
+        const versionId = current.meta?.versionId;
+        if (!versionId) {
+          throw new BadStorageResponseError(
+            `the FHIR server sent a ${type} without meta.versionId`,
+          );
+        }
+        const outcome = await this.rest.update(
+          type,
+          next as ResourceJson & { id: string },
+          versionId,
+        );
+        if (outcome.kind === 'updated') return outcome.resource;
+        if (outcome.kind === 'created') {
+          // deleted between our read and our write: the PUT brought it back; undo that
+          await this.rest.delete(type, id);
+          return null;
+        }
+        if (attempt >= this.maxRetries) {
+          throw new ConflictError(
+            `${type} ${id} kept changing; gave up after ${attempt + 1} attempts`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+      }
+    });
+  }
+
+  /**
+   * PUT `next` if the version `versionId` is still current, else apply
+   * `mutate` as `modify` does. Used right after a create, whose version we know.
+   */
+  async modifyKnownVersion(
+    type: string,
+    stored: ResourceJson & { id: string },
+    mutate: Mutation,
+  ): Promise<ResourceJson | null> {
+    const versionId = stored.meta?.versionId;
+    if (versionId) {
+      const next = structuredClone(stored);
+      mutate(next);
+      const outcome = await this.rest.update(type, next, versionId);
+      if (outcome.kind === 'updated') return outcome.resource;
+    }
+    return this.modify(type, stored.id, mutate);
+  }
+}
