@@ -39,16 +39,21 @@ def serve() -> Iterator[Callable[[Play], str]]:
         server.server_close()
 
 
+def start_answer(handler: BaseHTTPRequestHandler, content_type: str, header: str, value: str, first: bytes) -> None:
+    """Status 200, the content type and one more header, then the first bytes of the body."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header(header, value)
+    handler.end_headers()
+    handler.wfile.write(first)
+    handler.wfile.flush()
+
+
 def test_ndjson_records_are_yielded_as_each_line_arrives(serve: Callable[[Play], str]) -> None:
     first_seen = threading.Event()
 
     def play(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/x-ndjson; charset=utf-8")
-        handler.send_header("Connection", "close")
-        handler.end_headers()
-        handler.wfile.write(b'{"id": "1", "name": "Ana"}\n')
-        handler.wfile.flush()
+        start_answer(handler, "application/x-ndjson; charset=utf-8", "Connection", "close", b'{"id": "1", "name": "Ana"}\n')
         first_seen.wait(5)  # the second line is sent only once the client has the first record
         handler.wfile.write(b'\n{"id": "2", "name": "B\xc3\xa9a"}\n')
 
@@ -61,12 +66,7 @@ def test_ndjson_records_are_yielded_as_each_line_arrives(serve: Callable[[Play],
 
 def test_a_stream_cut_short_raises_stream_interrupted(serve: Callable[[Play], str]) -> None:
     def play(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/x-ndjson")
-        handler.send_header("Content-Length", "1000")
-        handler.end_headers()
-        handler.wfile.write(b'{"id": "1"}\n{"id": "2"}\n')
-        handler.wfile.flush()
+        start_answer(handler, "application/x-ndjson", "Content-Length", "1000", b'{"id": "1"}\n{"id": "2"}\n')
         handler.connection.shutdown(2)
 
     with Client(serve(play), retries=0) as client:
@@ -80,11 +80,7 @@ def test_a_stream_cut_short_raises_stream_interrupted(serve: Callable[[Play], st
 def test_a_json_array_answer_is_read_whole(serve: Callable[[Play], str]) -> None:
     def play(handler: BaseHTTPRequestHandler) -> None:
         body = json.dumps([{"id": "1"}, {"id": "2"}]).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        start_answer(handler, "application/json; charset=utf-8", "Content-Length", str(len(body)), body)
 
     with Client(serve(play), retries=0) as client:
         assert list(client.providers.iter()) == [{"id": "1"}, {"id": "2"}]
