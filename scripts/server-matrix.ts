@@ -1,0 +1,141 @@
+/**
+ * Owns the server matrix of `npm test`: after the main run (tuned profile,
+ * in-memory H2), the server conformance suite runs again on each further
+ * server profile, each on servers started for it and stopped after it:
+ *
+ *   postgres  two bundled HAPI nodes (tuned) on one PostgreSQL database
+ *             (scripts/postgres.sh, a throw-away cluster), the production topology
+ *   stock     the bundled HAPI with HAPI's own defaults (:contains off, search cache on)
+ *
+ * TEST_SERVER_PROFILES (comma-separated) chooses them; the default is
+ * DEFAULT_MATRIX_PROFILES. `stock` is left out of the default until FhirStorage
+ * works without :contains (issue 8): enable it with TEST_SERVER_PROFILES=postgres,stock.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
+import { packageRoot } from '../src/shared/package-root.js';
+
+export type MatrixProfile = 'postgres' | 'stock';
+const KNOWN_PROFILES: readonly MatrixProfile[] = ['postgres', 'stock'];
+/** Add 'stock' here once the conformance suite passes without :contains (issue 8). */
+export const DEFAULT_MATRIX_PROFILES: readonly MatrixProfile[] = ['postgres'];
+
+/** The server conformance suite: the test files run once per server profile. */
+export const SERVER_SUITE = [
+  'test/integration/fhir-conformance.test.ts',
+  'test/integration/fhir-server.test.ts',
+  'test/http/conformance-fhir.test.ts',
+];
+/** Installs the unique link SearchParameters on its server, so it runs last against each server. */
+export const LINK_GUARANTEE_TEST = 'test/integration/link-guarantee.test.ts';
+
+export function matrixProfiles(env: NodeJS.ProcessEnv = process.env): MatrixProfile[] {
+  const raw = env.TEST_SERVER_PROFILES;
+  if (raw === undefined) return [...DEFAULT_MATRIX_PROFILES];
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!KNOWN_PROFILES.includes(name as MatrixProfile))
+      throw new Error(
+        `TEST_SERVER_PROFILES: unknown profile ${JSON.stringify(name)} (known: ${KNOWN_PROFILES.join(', ')})`,
+      );
+  }
+  return names as MatrixProfile[];
+}
+
+/** Runs test files with the given extra environment; resolves with the exit code. */
+export type RunFiles = (files: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+const progress = (m: string) => process.stderr.write(`[matrix] ${m}\n`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function postgresScript(command: string, env: NodeJS.ProcessEnv): void {
+  const res = spawnSync('bash', [path.join(packageRoot(), 'scripts', 'postgres.sh'), command], {
+    env,
+    encoding: 'utf8',
+  });
+  if (res.status !== 0)
+    throw new Error(`scripts/postgres.sh ${command} failed (${res.status}):\n${res.stderr}`);
+}
+
+/** One profile: start its servers, run the suite then the link guarantee test, stop everything. */
+export async function runProfile(
+  profile: MatrixProfile,
+  run: RunFiles,
+  signal: AbortSignal,
+): Promise<number> {
+  const started = Date.now();
+  const servers: LocalFhirServer[] = [];
+  const pgEnv: NodeJS.ProcessEnv = { ...process.env };
+  let pgData: string | undefined;
+  try {
+    const serverLog = (m: string) => progress(`${profile}: ${m}`);
+    let env: NodeJS.ProcessEnv;
+    if (profile === 'postgres') {
+      pgData = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-postgres-'));
+      fs.chmodSync(pgData, 0o755);
+      pgEnv.FHIR_PG_DATA = path.join(pgData, 'cluster');
+      pgEnv.FHIR_PG_PORT = String(await freePort());
+      postgresScript('start', pgEnv);
+      const postgres = {
+        url: `jdbc:postgresql://127.0.0.1:${pgEnv.FHIR_PG_PORT}/fhir`,
+        user: 'fhir',
+        password: 'fhir',
+      };
+      // one after the other: the first creates the schema
+      for (let i = 0; i < 2; i++) {
+        servers.push(
+          await startLocalFhirServer({
+            database: 'postgres',
+            postgres,
+            port: 0,
+            output: 'ignore',
+            signal,
+            onProgress: serverLog,
+          }),
+        );
+      }
+      env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_BASE_URL_2: servers[1]!.baseUrl };
+    } else {
+      servers.push(
+        await startLocalFhirServer({
+          database: 'h2-memory',
+          profile: 'stock',
+          port: 0,
+          output: 'ignore',
+          signal,
+          onProgress: serverLog,
+        }),
+      );
+      env = { FHIR_BASE_URL: servers[0]!.baseUrl };
+    }
+    const suite = await run(SERVER_SUITE, env);
+    const links = await run([LINK_GUARANTEE_TEST], env);
+    progress(
+      `${profile}: ${suite === 0 && links === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
+    return suite || links;
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    if (pgData) {
+      postgresScript('stop', pgEnv);
+      fs.rmSync(pgData, { recursive: true, force: true });
+    }
+  }
+}
