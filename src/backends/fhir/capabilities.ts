@@ -1,32 +1,72 @@
 /**
- * Owns what the server says it can do: the search parameters its
- * CapabilityStatement (/metadata) lists per resource type, asked once per
- * storage and asked again after a failure.
+ * Owns what the server can do, learned rather than configured: the search
+ * parameters its CapabilityStatement (/metadata) lists per resource type,
+ * whether the `:contains` modifier works on a parameter (one cheap probe,
+ * since a statement cannot say: stock HAPI lists the parameter and answers
+ * `405 HAPI-1258` to the modifier), and whether escaped token values
+ * (`\|`, `\$`, `\,`, `\\`) are unescaped (learned from searches whose answer
+ * is known). Each is asked once per storage and asked again after a failure.
  */
+import { BadStorageResponseError } from '../../api/errors.js';
 import type { FhirRestClient } from './fhir-rest.js';
 
 /** Parameters every FHIR server supports on every resource type. */
 const COMMON_SEARCH_PARAMS = ['_id', '_lastUpdated', '_tag'];
 
+/** The value the `:contains` probe searches for: matches nothing, asks nothing of the data. */
+export const CONTAINS_PROBE_VALUE = 'healthcare-fhir-probe';
+
 interface CapabilityRest {
   resource?: { type?: string; searchParam?: { name?: string }[] }[];
 }
+interface Statement {
+  software?: { name?: string; version?: string };
+  fhirVersion?: string;
+  rest?: CapabilityRest[];
+}
+
+/** What the server evaluates for one resource type, as the search plan needs it. */
+export interface SearchSupport {
+  /** Search parameters the server lists (plus `_id`, `_lastUpdated`, `_tag`). */
+  params: ReadonlySet<string>;
+  /** String parameters on which `:contains` answered 200. */
+  contains: ReadonlySet<string>;
+}
+
+/** Whether the server unescapes `\|` `\$` `\,` `\\` in token values: unknown until a search shows it. */
+export type TokenEscapes = 'unknown' | 'works' | 'broken';
 
 export class ServerCapabilities {
-  private statement?: Promise<{ rest?: CapabilityRest[] }>;
+  private statement?: Promise<Statement>;
+  private readonly containsProbes = new Map<string, Promise<boolean>>();
+  tokenEscapes: TokenEscapes = 'unknown';
 
   constructor(private readonly rest: FhirRestClient) {}
 
+  private capabilityStatement(): Promise<Statement> {
+    this.statement ??= (this.rest.capabilities() as Promise<Statement>).catch((error: unknown) => {
+      this.statement = undefined;
+      throw error;
+    });
+    return this.statement;
+  }
+
+  /** The server's software name and version and FHIR version, as its statement says. */
+  async software(): Promise<{ name?: string; version?: string; fhirVersion?: string }> {
+    const statement = await this.capabilityStatement();
+    const name = statement.software?.name;
+    const version = statement.software?.version;
+    return {
+      name: typeof name === 'string' ? name : undefined,
+      version: typeof version === 'string' ? version : undefined,
+      fhirVersion: typeof statement.fhirVersion === 'string' ? statement.fhirVersion : undefined,
+    };
+  }
+
   /** The search parameters the server lists for `resourceType`. */
   async searchParams(resourceType: string): Promise<ReadonlySet<string>> {
-    this.statement ??= (this.rest.capabilities() as Promise<{ rest?: CapabilityRest[] }>).catch(
-      (error: unknown) => {
-        this.statement = undefined;
-        throw error;
-      },
-    );
     const names = new Set(COMMON_SEARCH_PARAMS);
-    for (const rest of (await this.statement).rest ?? []) {
+    for (const rest of (await this.capabilityStatement()).rest ?? []) {
       for (const resource of rest?.resource ?? []) {
         if (resource?.type !== resourceType) continue;
         for (const param of resource.searchParam ?? [])
@@ -34,5 +74,51 @@ export class ServerCapabilities {
       }
     }
     return names;
+  }
+
+  /**
+   * Whether `[type]?[param]:contains=…` is evaluated: 200 yes; a 4xx/501
+   * refusal (HAPI: 405 HAPI-1258; others 400 or 501) no. An unreachable or
+   * failing server is an error, not an answer, and is asked again next time.
+   */
+  containsWorks(resourceType: string, param: string): Promise<boolean> {
+    const key = `${resourceType}?${param}`;
+    let probe = this.containsProbes.get(key);
+    if (!probe) {
+      probe = this.rest
+        .probeSearch(resourceType, [
+          [`${param}:contains`, CONTAINS_PROBE_VALUE],
+          ['_count', '1'],
+        ])
+        .then((status) => {
+          if (status === 200) return true;
+          if ((status >= 400 && status < 500 && status !== 401 && status !== 403) || status === 501)
+            return false;
+          throw new BadStorageResponseError(
+            `the FHIR server answered the :contains probe with ${status}`,
+            status,
+          );
+        });
+      probe.catch(() => this.containsProbes.delete(key));
+      this.containsProbes.set(key, probe);
+    }
+    return probe;
+  }
+
+  /** The support the plan needs for `resourceType`; probes `:contains` only on `stringParams` the server lists. */
+  async searchSupport(
+    resourceType: string,
+    stringParams: readonly string[],
+  ): Promise<SearchSupport> {
+    const params = await this.searchParams(resourceType);
+    const contains = new Set<string>();
+    for (const param of new Set(stringParams))
+      if (params.has(param) && (await this.containsWorks(resourceType, param))) contains.add(param);
+    return { params, contains };
+  }
+
+  /** Records what a token search with an escaped value showed (see links.ts). */
+  learnTokenEscapes(found: boolean): void {
+    if (this.tokenEscapes !== 'broken') this.tokenEscapes = found ? 'works' : 'broken';
   }
 }

@@ -259,6 +259,14 @@ export class FhirRestClient {
     return result;
   }
 
+  /** GET [base]/type?params once, for what the server makes of it: only the status counts (capability probes). */
+  async probeSearch(type: string, params: readonly (readonly [string, string])[]): Promise<number> {
+    const res = await this.send('GET', `${this.resourceUrl(type)}?${buildQuery(params)}`, {
+      'cache-control': 'no-cache',
+    });
+    return res.status;
+  }
+
   /**
    * A `next` link, followed only below our base URL (our headers carry
    * credentials; a link elsewhere is not our server's page) and only to a page

@@ -121,7 +121,7 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
     for (const [name, mapping] of mappings) {
       this.stores.set(name, new FhirRecordStore(mapping, rest, scope, writer, capabilities));
       if (mapping.model.linkable)
-        links = new FhirLinkStore(mapping, rest, scope, writer, identifierSystems);
+        links = new FhirLinkStore(mapping, rest, scope, writer, identifierSystems, capabilities);
     }
     this.models = {
       patient: mappings.get('patient')!.model,

@@ -9,6 +9,7 @@ import type { Identifier } from 'fhir/r4.js';
 import type { LinkStore, StoredRecord } from '../../api/record-store.js';
 import type { PatientLink } from '../../api/types.js';
 import { validateId, validateSourcePair } from '../../api/validation.js';
+import type { ServerCapabilities } from './capabilities.js';
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
 import { toRecord, type ResourceMapping } from './resource-mapping.js';
@@ -51,6 +52,9 @@ const isLink =
   (identifier: Identifier | undefined): boolean =>
     identifier?.system === system && identifier?.value === value;
 
+/** Token values a server must unescape to find (FHIR escapes `\\ , | $`). */
+const needsEscape = /[\\,|$]/;
+
 const holds = (resource: ResourceJson, system: string, value: string): boolean =>
   (resource.identifier ?? []).some(isLink(system, value));
 
@@ -64,14 +68,31 @@ export class FhirLinkStore implements LinkStore {
     private readonly scope: Scope,
     private readonly writer: VersionedWriter,
     private readonly systems: IdentifierSystems,
+    private readonly capabilities: ServerCapabilities,
   ) {}
 
-  /** The resources holding the identifier (one search). */
+  /**
+   * The resources holding the identifier: one `identifier=system|value`
+   * search. A value that needs escaping (`\ | $ ,`) is found only by a server
+   * that unescapes it (Helios 0.2.7 does not): until a search has shown that
+   * this server does, a miss is checked by `identifier=system|` (every
+   * identifier of the system, filtered here), and what that shows is learned.
+   */
   private async holders(system: string, value: string): Promise<ResourceJson[]> {
-    const found = await this.scope.search(this.mapping.resourceType, [
-      { name: 'identifier', system, values: [value] },
-    ]);
-    return found.filter((resource) => holds(resource, system, value));
+    const search = async (values: string[]) =>
+      (
+        await this.scope.search(this.mapping.resourceType, [{ name: 'identifier', system, values }])
+      ).filter((resource) => holds(resource, system, value));
+    const escaped = needsEscape.test(value);
+    if (escaped && this.capabilities.tokenEscapes === 'broken') return search(['']);
+    const found = await search([value]);
+    if (!escaped || found.length > 0 || this.capabilities.tokenEscapes === 'works') {
+      if (escaped && found.length > 0) this.capabilities.learnTokenEscapes(true);
+      return found;
+    }
+    const bySystem = await search(['']);
+    if (bySystem.length > 0) this.capabilities.learnTokenEscapes(false);
+    return bySystem;
   }
 
   async getLinked(sourceId: string, sourceName: string): Promise<StoredRecord | null> {

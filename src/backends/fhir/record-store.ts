@@ -16,7 +16,7 @@ import { fixAfterCreate, stampCreated } from './created-date.js';
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { planSearch } from './search-plan.js';
+import { planSearch, stringParams } from './search-plan.js';
 import type { VersionedWriter } from './versioned-writes.js';
 
 export class FhirRecordStore implements RecordStore {
@@ -89,10 +89,10 @@ export class FhirRecordStore implements RecordStore {
 
   async filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
     const normalized = validateLookups(this.model, lookups);
-    const supported = normalized.some((l) => l.field !== 'id')
-      ? await this.capabilities.searchParams(this.type)
-      : new Set<string>();
-    const plan = planSearch(this.mapping, normalized, supported);
+    const support = normalized.some((l) => l.field !== 'id')
+      ? await this.capabilities.searchSupport(this.type, stringParams(this.mapping, normalized))
+      : { params: new Set<string>(), contains: new Set<string>() };
+    const plan = planSearch(this.mapping, normalized, support);
     if (plan.kind === 'no-match') return [];
     const resources = await this.scope.search(this.type, plan.kind === 'narrow' ? plan.params : []);
     return resources

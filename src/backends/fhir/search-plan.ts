@@ -7,11 +7,16 @@
  * server cannot evaluate is left to the adapter.
  *
  * How each operator narrows each kind of search parameter is one table,
- * `OPERATORS`; the rest of the file applies it.
+ * `OPERATORS`; the rest of the file applies it to what THIS server evaluates
+ * (`SearchSupport`, learned in capabilities.ts): a string lookup uses
+ * `:contains` where the server evaluates it, else FHIR's default string
+ * search (starts-with, any case) on the value's leading chunk for `==`/`in`,
+ * else nothing.
  */
 import { comparisons, type ComparisonOperator } from '../../api/comparisons.js';
 import { matchesLookup } from '../../api/matching.js';
 import type { NormalizedLookup } from '../../api/validation.js';
+import type { SearchSupport } from './capabilities.js';
 import { createdLowerBoundField } from './created-date.js';
 import { isFhirId } from './fhir-rest.js';
 import type { FieldMapping, ResourceMapping } from './resource-mapping.js';
@@ -139,18 +144,53 @@ function enumPlan(m: FieldMapping, lookup: NormalizedLookup): SearchPlan {
   return narrow({ name, values: allowed.map(fhir) });
 }
 
-function stringPlan(m: FieldMapping, rule: OperatorRule, lookup: NormalizedLookup): SearchPlan {
+/**
+ * The value's first run before whitespace or a special character, when the
+ * value starts with one: FHIR's default string search (case-insensitive
+ * starts-with on each indexed part: the text, each given name, the family
+ * name, the city) finds every field that starts with it.
+ */
+function leadingChunk(value: string): string | undefined {
+  const [first] = value.split(chunkSeparators);
+  return first ? [...first].slice(0, INDEXED_PREFIX).join('') : undefined;
+}
+
+function stringPlan(
+  m: FieldMapping,
+  rule: OperatorRule,
+  lookup: NormalizedLookup,
+  containsWorks: boolean,
+): SearchPlan {
   if (!rule.string) return cannotNarrow;
   if (lookup.operands.length === 0) return noMatch;
+  if (!containsWorks && rule.string === 'part') return cannotNarrow;
   const chunks = lookup.operands.map((o) =>
-    longestChunk(rule.string === 'whole' ? [...o.text].slice(0, INDEXED_PREFIX).join('') : o.text),
+    !containsWorks
+      ? leadingChunk(o.text)
+      : longestChunk(
+          rule.string === 'whole' ? [...o.text].slice(0, INDEXED_PREFIX).join('') : o.text,
+        ),
   );
   if (chunks.some((c) => c === undefined)) return cannotNarrow;
   return narrow({
     name: m.search!.param,
-    modifier: 'contains',
+    ...(containsWorks ? { modifier: 'contains' as const } : {}),
     values: [...new Set(chunks as string[])],
   });
+}
+
+/** The string search parameters the lookups would use: the ones whose `:contains` support matters. */
+export function stringParams(
+  mapping: ResourceMapping,
+  lookups: readonly NormalizedLookup[],
+): string[] {
+  const params: string[] = [];
+  for (const lookup of lookups) {
+    const search = mapping.fields.get(lookup.field)?.search;
+    if (search?.type === 'string' && OPERATORS[lookup.operator].string && lookup.operands.length)
+      params.push(search.param);
+  }
+  return params;
 }
 
 function tokenPlan(name: string, rule: OperatorRule, values: readonly string[]): SearchPlan {
@@ -158,12 +198,13 @@ function tokenPlan(name: string, rule: OperatorRule, values: readonly string[]):
   return values.length === 0 ? noMatch : narrow({ name, values: [...new Set(values)] });
 }
 
-/** The plan for one lookup; `supported`: the search parameters the server lists for the resource type. */
+/** The plan for one lookup on a server that evaluates `support`. */
 export function planLookup(
   mapping: ResourceMapping,
   lookup: NormalizedLookup,
-  supported: ReadonlySet<string>,
+  support: SearchSupport,
 ): SearchPlan {
+  const supported = support.params;
   const rule = OPERATORS[lookup.operator];
   if (lookup.field === 'id') {
     return tokenPlan('_id', rule, lookup.operands.map((o) => o.text).filter(isFhirId));
@@ -190,7 +231,7 @@ export function planLookup(
         lookup.operands.map((o) => o.text),
       );
     case 'string':
-      return stringPlan(m, rule, lookup);
+      return stringPlan(m, rule, lookup, support.contains.has(m.search.param));
   }
 }
 
@@ -198,11 +239,11 @@ export function planLookup(
 export function planSearch(
   mapping: ResourceMapping,
   lookups: readonly NormalizedLookup[],
-  supported: ReadonlySet<string>,
+  support: SearchSupport,
 ): SearchPlan {
   const params: SearchParameter[] = [];
   for (const lookup of lookups) {
-    const plan = planLookup(mapping, lookup, supported);
+    const plan = planLookup(mapping, lookup, support);
     if (plan.kind === 'no-match') return plan;
     if (plan.kind === 'narrow') params.push(...plan.params);
   }
