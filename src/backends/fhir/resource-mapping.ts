@@ -51,39 +51,83 @@ function toIsoMillis(value: unknown): string | null {
   return Number.isNaN(time) ? null : new Date(time).toISOString();
 }
 
-/** Display text of a HumanName list: the first name's `text`, else its given and family names. */
-function readHumanName(value: unknown): string | null {
-  const names = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  for (const name of names) {
-    if (!isPlainObject(name)) continue;
-    if (typeof name.text === 'string' && name.text.trim() !== '') return name.text;
-    const given = Array.isArray(name.given)
-      ? name.given.filter((g): g is string => typeof g === 'string')
-      : [];
-    const parts = [...given, ...(typeof name.family === 'string' ? [name.family] : [])].filter(
-      (p) => p.trim(),
-    );
-    if (parts.length) return parts.join(' ');
-  }
-  return null;
+/** A HumanName's display text: its `text`, else its given names and family name (prefixes and suffixes left out). */
+function humanNameText(name: unknown): string | null {
+  if (!isPlainObject(name)) return null;
+  if (typeof name.text === 'string' && name.text.trim() !== '') return name.text;
+  const given = Array.isArray(name.given)
+    ? name.given.filter((g): g is string => typeof g === 'string')
+    : [];
+  const parts = [...given, ...(typeof name.family === 'string' ? [name.family] : [])].filter((p) =>
+    p.trim(),
+  );
+  return parts.length ? parts.join(' ') : null;
 }
 
-/** Writes the name into the first HumanName: `text`, plus best-effort `given` (all words but the last) and `family`. */
+/** Which `use` a record's name is read from first: official, then usual, then none given, then any but old. */
+const NAME_USE_RANK: Readonly<Record<string, number>> = { official: 0, usual: 1, '': 2 };
+const nameRank = (name: Json): number =>
+  name.use === 'old' ? 4 : (NAME_USE_RANK[typeof name.use === 'string' ? name.use : ''] ?? 3);
+
+/**
+ * The index of the name a record reads and writes: among names with a text
+ * or given/family, the best `use` (official > usual > no use > others > old),
+ * the first of equals. -1 when there is none.
+ */
+function recordNameIndex(names: readonly unknown[]): number {
+  let best = -1;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (!isPlainObject(name) || humanNameText(name) === null) continue;
+    if (best < 0 || nameRank(name) < nameRank(names[best] as Json)) best = i;
+  }
+  return best;
+}
+
+const asList = (value: unknown): unknown[] =>
+  Array.isArray(value) ? value : value === undefined ? [] : [value];
+
+function readHumanName(value: unknown): string | null {
+  const names = asList(value);
+  const at = recordNameIndex(names);
+  return at < 0 ? null : humanNameText(names[at]);
+}
+
+/**
+ * Writes the name into the HumanName it is read from (`recordNameIndex`; the
+ * first when there is none): `text`, plus best-effort `given` (all words but
+ * the last) and `family`; its `use`, prefixes and suffixes are kept, other
+ * names untouched. `null` removes every name.
+ */
 function writeHumanName(resource: Json, key: string, value: string | null): void {
   if (value === null) {
     delete resource[key];
     return;
   }
-  const current = resource[key];
-  const names = Array.isArray(current) ? [...current] : isPlainObject(current) ? [current] : [];
-  const first: Json = isPlainObject(names[0]) ? { ...names[0] } : {};
+  const names = [...asList(resource[key])];
+  const at = Math.max(recordNameIndex(names), 0);
+  const name: Json = isPlainObject(names[at]) ? { ...names[at] } : {};
   const words = value.trim().split(/\s+/);
-  first.text = value;
-  first.family = words[words.length - 1];
-  if (words.length > 1) first.given = words.slice(0, -1);
-  else delete first.given;
-  names[0] = first;
+  name.text = value;
+  name.family = words[words.length - 1];
+  if (words.length > 1) name.given = words.slice(0, -1);
+  else delete name.given;
+  names[at] = name;
   resource[key] = names;
+}
+
+/**
+ * FHIR R4 choice elements (`deceased[x]`, `multipleBirth[x]`) of the resources
+ * we map: one value, under a name that says its type. Writing one variant
+ * removes the others, else the server keeps whichever it reads first.
+ */
+const choiceVariant = /^(deceased|multipleBirth)[A-Z]/;
+
+function replaceChoice(resource: Json, key: string): void {
+  const prefix = choiceVariant.exec(key)?.[1];
+  if (prefix === undefined) return;
+  for (const other of Object.keys(resource))
+    if (other !== key && choiceVariant.exec(other)?.[1] === prefix) delete resource[other];
 }
 
 /** The model value of one field in a resource (`null` when absent or not convertible). */
@@ -128,6 +172,7 @@ export function writeField(
     setAt(json, mapping.path, undefined);
     return;
   }
+  if (mapping.path.length === 1) replaceChoice(json, mapping.path[0]!.key);
   const converted =
     mapping.type === 'code' || mapping.type === 'boolean' ? mapping.values?.[value] : value;
   setAt(json, mapping.path, converted);
