@@ -8,8 +8,7 @@
  *   stock     the bundled HAPI with HAPI's own defaults (:contains off, search cache on)
  *
  * TEST_SERVER_PROFILES (comma-separated) chooses them; the default is
- * DEFAULT_MATRIX_PROFILES. `stock` is left out of the default until FhirStorage
- * works without :contains (issue 8): enable it with TEST_SERVER_PROFILES=postgres,stock.
+ * DEFAULT_MATRIX_PROFILES (both).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,8 +20,7 @@ import { packageRoot } from '../src/shared/package-root.js';
 
 export type MatrixProfile = 'postgres' | 'stock';
 const KNOWN_PROFILES: readonly MatrixProfile[] = ['postgres', 'stock'];
-/** Add 'stock' here once the conformance suite passes without :contains (issue 8). */
-export const DEFAULT_MATRIX_PROFILES: readonly MatrixProfile[] = ['postgres'];
+export const DEFAULT_MATRIX_PROFILES: readonly MatrixProfile[] = ['postgres', 'stock'];
 
 /** The server conformance suite: the test files run once per server profile. */
 export const SERVER_SUITE = [
@@ -123,7 +121,7 @@ export async function runProfile(
           onProgress: serverLog,
         }),
       );
-      env = { FHIR_BASE_URL: servers[0]!.baseUrl };
+      env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_SERVER_PROFILE: 'stock' };
     }
     const suite = await run(SERVER_SUITE, env);
     const links = await run([LINK_GUARANTEE_TEST], env);

@@ -6,7 +6,7 @@
  * runs the tests against that server. The link guarantee test runs last (it installs
  * SearchParameters on the server). A full run (no filter, no FHIR_BASE_URL) then runs the server
  * conformance suite on each further server profile (scripts/server-matrix.ts: PostgreSQL with
- * two HAPI nodes; `stock` with TEST_SERVER_PROFILES=postgres,stock).
+ * two HAPI nodes; `stock`, HAPI's own defaults).
  *
  * Usage: npm test [-- [node test flags…] [file or directory or substring…]]
  *   npm test -- test/unit                 # only tests under test/unit

@@ -8,6 +8,8 @@
  *   local HAPI FHIR server, used when it is unset.
  * - `API_TOKENS`: comma-separated bearer tokens; when set, every route but /healthz needs one
  * - `BODY_LIMIT` (default 1mb), `LOG_LEVEL` (default info)
+ * - with the fhir backend: `MAPPINGS_DIR`, `FHIR_TIMEOUT_MS`, `FHIR_PAGE_SIZE`,
+ *   `FHIR_SCOPE_TAG`, `FHIR_IDENTIFIER_SYSTEMS` (config/fhir-storage-env.ts)
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the
  * storage, stop the local HAPI server if this process started it.
@@ -18,6 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { HealthcareStorage } from './api/types.js';
 import { FhirStorage } from './backends/fhir/index.js';
+import {
+  fhirStorageOptionsFromEnv,
+  type FhirStorageEnvOptions,
+} from './config/fhir-storage-env.js';
 import { MemoryStorage } from './backends/memory/index.js';
 import { parseApiTokens } from './http/auth.js';
 import { createApp } from './http/app.js';
@@ -29,6 +35,8 @@ export interface ServerConfig {
   host: string;
   backend: 'fhir' | 'memory';
   fhirBaseUrl: string | undefined;
+  /** FhirStorage options from the environment (mappings, timeout, page size, scope tag, identifier systems). */
+  fhirStorage: FhirStorageEnvOptions;
   apiTokens: string[];
   bodyLimit: string;
 }
@@ -49,6 +57,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     host: env.HOST?.trim() || '127.0.0.1',
     backend,
     fhirBaseUrl: env.FHIR_BASE_URL?.trim() || undefined,
+    fhirStorage: backend === 'fhir' ? fhirStorageOptionsFromEnv(env) : {},
     apiTokens: parseApiTokens(env.API_TOKENS),
     bodyLimit: env.BODY_LIMIT?.trim() || '1mb',
   };
@@ -96,7 +105,7 @@ export async function startServer(
           'FHIR_BASE_URL is not set: set it to your FHIR server, or use `npm start`, which starts the bundled local HAPI FHIR server',
         );
       }
-      storage = new FhirStorage({ baseUrl: config.fhirBaseUrl });
+      storage = new FhirStorage({ ...config.fhirStorage, baseUrl: config.fhirBaseUrl });
     } catch (error) {
       await onClose();
       throw error;

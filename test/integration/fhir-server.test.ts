@@ -8,6 +8,8 @@ import { describe, it } from 'node:test';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
 
 const baseUrl = requireFhirBaseUrl();
+/** The bundled server's profile under test (scripts/server-matrix.ts sets it): `tuned` or `stock`. */
+const profile = process.env.FHIR_SERVER_PROFILE === 'stock' ? 'stock' : 'tuned';
 const FHIR_JSON = 'application/fhir+json';
 const TAG_SYSTEM = 'urn:healthcare-fhir:test-run';
 const runTag = randomUUID();
@@ -54,8 +56,8 @@ async function fhir(
   return { status: res.status, headers: res.headers, json };
 }
 
-async function search(query: string): Promise<string[]> {
-  const { status, json } = await fhir('GET', query);
+async function search(query: string, headers: Record<string, string> = {}): Promise<string[]> {
+  const { status, json } = await fhir('GET', query, undefined, headers);
   assert.equal(status, 200, `GET ${query}: ${JSON.stringify(json).slice(0, 300)}`);
   assert.equal(json.resourceType, 'Bundle');
   return ((json as Bundle).entry ?? []).map((e) => e.resource.id ?? '');
@@ -125,23 +127,55 @@ describe('local FHIR server (FHIR_BASE_URL)', () => {
     assert.equal(read.json.gender, 'female');
   });
 
-  it('finds a resource in a search made right after its creation (no search cache)', async () => {
-    const before = await search(`Patient?family=${family}&_count=100`);
-    const created = await fhir('POST', 'Patient', newPatient());
-    const after = await search(`Patient?family=${family}&_count=100`);
-    assert.ok(created.json.id);
-    assert.ok(after.includes(created.json.id), 'new patient found');
-    assert.equal(after.length, before.length + 1);
-  });
+  if (profile === 'tuned') {
+    it('tuned: finds a resource in a search made right after its creation (no search cache)', async () => {
+      const before = await search(`Patient?family=${family}&_count=100`);
+      const created = await fhir('POST', 'Patient', newPatient());
+      const after = await search(`Patient?family=${family}&_count=100`);
+      assert.ok(created.json.id);
+      assert.ok(after.includes(created.json.id), 'new patient found');
+      assert.equal(after.length, before.length + 1);
+    });
 
-  it('supports name:contains', async () => {
-    const created = await fhir('POST', 'Patient', newPatient());
-    const middle = family.slice(3, 12); // neither a prefix nor the whole name
-    const ids = await search(`Patient?name:contains=${middle}&_count=100`);
-    assert.ok(ids.includes(created.json.id ?? '<none>'));
-    const plain = await search(`Patient?name=${middle}&_count=100`);
-    assert.ok(!plain.includes(created.json.id ?? '<none>'), 'plain name search is prefix-only');
-  });
+    it('tuned: supports name:contains', async () => {
+      const created = await fhir('POST', 'Patient', newPatient());
+      const middle = family.slice(3, 12); // neither a prefix nor the whole name
+      const ids = await search(`Patient?name:contains=${middle}&_count=100`);
+      assert.ok(ids.includes(created.json.id ?? '<none>'));
+      const plain = await search(`Patient?name=${middle}&_count=100`);
+      assert.ok(!plain.includes(created.json.id ?? '<none>'), 'plain name search is prefix-only');
+    });
+  } else {
+    it('stock: a repeated search is answered from the search cache (stale), and Cache-Control: no-cache runs it anew', async () => {
+      const query = `Patient?family=${family}stale&_count=100`;
+      const before = await search(query);
+      const created = await fhir('POST', 'Patient', {
+        ...newPatient(),
+        name: [{ family: `${family}stale` }],
+      });
+      assert.deepEqual(await search(query), before, 'the cached answer, without the new patient');
+      const fresh = await search(query, { 'cache-control': 'no-cache' });
+      assert.ok(fresh.includes(created.json.id ?? '<none>'), 'no-cache: the new patient is found');
+    });
+
+    it('stock: name:contains is refused with 405 HAPI-1258; the plain name search is starts-with on each part', async () => {
+      const refused = await fhir('GET', `Patient?name:contains=${family.slice(3, 12)}&_count=1`);
+      assert.equal(refused.status, 405);
+      assert.match(JSON.stringify(refused.json), /HAPI-1258/);
+      const created = await fhir('POST', 'Patient', newPatient());
+      const nocache = { 'cache-control': 'no-cache' };
+      const prefix = await search(
+        `Patient?name=${family.slice(0, 8).toLowerCase()}&_count=100`,
+        nocache,
+      );
+      assert.ok(
+        prefix.includes(created.json.id ?? '<none>'),
+        'any case, a prefix of the family name',
+      );
+      const middle = await search(`Patient?name=${family.slice(3, 12)}&_count=100`, nocache);
+      assert.ok(!middle.includes(created.json.id ?? '<none>'), 'not a middle part');
+    });
+  }
 
   it('supports _tag=system|code searches', async () => {
     const created = await fhir('POST', 'Patient', newPatient());
