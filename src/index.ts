@@ -1,3 +1,8 @@
+/**
+ * The package root (`healthcare-fhir`): contract §2 and what library users
+ * need: types, errors, models, the storages, HealthcareAPI. No Express here:
+ * the facade is `healthcare-fhir/http`.
+ */
 export { comparisons, comparisonOperators, type ComparisonOperator } from './api/comparisons.js';
 export {
   APIError,
@@ -6,6 +11,7 @@ export {
   ValidationError,
   ConflictError,
   StorageUnavailableError,
+  BadStorageResponseError,
   type ValidationIssue,
   type StorageFailureKind,
 } from './api/errors.js';
@@ -14,6 +20,7 @@ export {
   providerModel,
   defaultModels,
   extendModel,
+  generatedModelFields,
   type FieldKind,
   type FieldSpec,
   type ModelName,
@@ -21,22 +28,15 @@ export {
   type Models,
 } from './api/models.js';
 export type * from './api/types.js';
+export { type FilterKeywords } from './api/filters.js';
 export {
-  validateRecordInput,
-  validateLookups,
-  isCalendarDate,
-  isIsoDateTime,
-  type NormalizedLookup,
-  type Operand,
-} from './api/validation.js';
-export { matchesLookup, matchesAll, compareCodePoints } from './api/matching.js';
-export {
-  keywordsToLookups,
-  parseKeyword,
-  keywordSuffixes,
-  type FilterKeywords,
-} from './api/filters.js';
-export { HealthcareAPI, PatientClient, ProviderClient } from './api/client.js';
+  HealthcareAPI,
+  ModelApi,
+  LinkableModelApi,
+  type PatientClient,
+  type ProviderClient,
+} from './api/client.js';
+export type { RecordStore, LinkStore, StoredRecord } from './api/record-store.js';
 export { MemoryStorage, type MemoryStorageOptions } from './backends/memory/index.js';
 export { HttpStorage, type HttpStorageOptions } from './client/http-storage.js';
 export { FhirStorage, FhirMappingError, type FhirStorageOptions } from './backends/fhir/index.js';

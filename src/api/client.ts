@@ -1,6 +1,11 @@
-/** The client API applications use, mirroring the seed's `healthcare.api.client`. */
-import { PatientDoesNotExist, ProviderDoesNotExist } from './errors.js';
+/**
+ * The client API applications use, mirroring the seed's `healthcare.api.client`:
+ * one generic `ModelApi` per model over the storage's named methods.
+ */
+import { PatientDoesNotExist, ProviderDoesNotExist, type APIError } from './errors.js';
 import { keywordsToLookups, type FilterKeywords } from './filters.js';
+import { linksOf, storeOf, type LinkStore, type RecordStore } from './record-store.js';
+import { defaultModels } from './models.js';
 import type {
   HealthcareStorage,
   PatientInput,
@@ -9,75 +14,67 @@ import type {
   ProviderRecord,
 } from './types.js';
 
-export class PatientClient {
-  constructor(private readonly storage: HealthcareStorage) {}
+/** One model's client API: get (throws when missing), create, update, delete, filter by keywords. */
+export class ModelApi<R, I> {
+  constructor(
+    private readonly store: RecordStore,
+    private readonly doesNotExist: (id: string) => APIError,
+    protected readonly links?: LinkStore,
+  ) {}
 
-  /** The patient, by id or (with `source`) by a linked source id; throws `PatientDoesNotExist`. */
-  async get(id: string, source?: string): Promise<PatientRecord> {
-    const patient = await this.storage.getPatient(id, source);
-    if (!patient) throw new PatientDoesNotExist(id);
-    return patient;
+  /** The record, by id or (with `source`, on a linkable model) by a linked source id; throws when missing. */
+  async get(id: string, source?: string): Promise<R> {
+    const record =
+      source !== undefined && this.links
+        ? await this.links.getLinked(id, source)
+        : await this.store.get(id);
+    if (!record) throw this.doesNotExist(id);
+    return record as R;
   }
 
-  create(data: PatientInput): Promise<PatientRecord> {
-    return this.storage.createPatient(data);
+  async create(data: I): Promise<R> {
+    return (await this.store.create(data)) as R;
   }
 
-  update(id: string, data: PatientInput): Promise<boolean> {
-    return this.storage.updatePatient(id, data);
+  update(id: string, data: I): Promise<boolean> {
+    return this.store.update(id, data);
   }
 
   delete(id: string): Promise<boolean> {
-    return this.storage.deletePatient(id);
+    return this.store.delete(id);
   }
 
   /** `filter({ name__like: 'Ja', birth_date__gte: '2020-01-01', status: 'A' })`: all must match. */
-  async filter(filters: FilterKeywords = {}): Promise<PatientRecord[]> {
-    return this.storage.filterPatients(...keywordsToLookups(filters));
+  async filter(filters: FilterKeywords = {}): Promise<R[]> {
+    return (await this.store.filter(keywordsToLookups(filters))) as R[];
   }
+}
 
+/** A linkable model's client API: also link and unlink. */
+export class LinkableModelApi<R, I> extends ModelApi<R, I> {
   link(id: string, sourceId: string, sourceName: string): Promise<boolean> {
-    return this.storage.linkPatient(id, sourceId, sourceName);
+    return this.links!.link(id, sourceId, sourceName);
   }
 
   unlink(id: string, sourceId: string, sourceName: string): Promise<boolean> {
-    return this.storage.unlinkPatient(id, sourceId, sourceName);
+    return this.links!.unlink(id, sourceId, sourceName);
   }
 }
 
-export class ProviderClient {
-  constructor(private readonly storage: HealthcareStorage) {}
-
-  /** The provider; throws `ProviderDoesNotExist`. */
-  async get(id: string): Promise<ProviderRecord> {
-    const provider = await this.storage.getProvider(id);
-    if (!provider) throw new ProviderDoesNotExist(id);
-    return provider;
-  }
-
-  create(data: ProviderInput): Promise<ProviderRecord> {
-    return this.storage.createProvider(data);
-  }
-
-  update(id: string, data: ProviderInput): Promise<boolean> {
-    return this.storage.updateProvider(id, data);
-  }
-
-  delete(id: string): Promise<boolean> {
-    return this.storage.deleteProvider(id);
-  }
-
-  async filter(filters: FilterKeywords = {}): Promise<ProviderRecord[]> {
-    return this.storage.filterProviders(...keywordsToLookups(filters));
-  }
-}
+export type PatientClient = LinkableModelApi<PatientRecord, PatientInput>;
+export type ProviderClient = ModelApi<ProviderRecord, ProviderInput>;
 
 export class HealthcareAPI {
   readonly patients: PatientClient;
   readonly providers: ProviderClient;
 
   constructor(readonly storage: HealthcareStorage) {
-    this.patients = new PatientClient(storage);
-    this.providers = new ProviderClient(storage);
+    const { patient, provider } = storage.models ?? defaultModels;
+    this.patients = new LinkableModelApi(
+      storeOf(storage, patient),
+      (id) => new PatientDoesNotExist(id),
+      linksOf(storage, patient),
+    );
+    this.providers = new ModelApi(storeOf(storage, provider), (id) => new ProviderDoesNotExist(id));
   }
 }

@@ -7,9 +7,8 @@ import {
   ProviderDoesNotExist,
   ValidationError,
   comparisons as C,
-  keywordsToLookups,
-  parseKeyword,
 } from '../../src/index.js';
+import { keywordsToLookups, parseKeyword } from '../../src/api/filters.js';
 
 describe('filter keywords → lookups', () => {
   it('a bare field is EQUAL, each suffix its operator', () => {

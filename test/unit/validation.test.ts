@@ -3,15 +3,17 @@ import { describe, it } from 'node:test';
 import {
   ValidationError,
   comparisons as C,
-  compareCodePoints,
   extendModel,
-  isCalendarDate,
-  isIsoDateTime,
   patientModel,
   providerModel,
+} from '../../src/index.js';
+import { compareCodePoints } from '../../src/api/matching.js';
+import {
+  isCalendarDate,
+  isIsoDateTime,
   validateLookups,
   validateRecordInput,
-} from '../../src/index.js';
+} from '../../src/api/validation.js';
 import { nextTimestamp } from '../../src/api/records.js';
 
 function issuesOf(fn: () => unknown): string[] {

@@ -1,0 +1,73 @@
+/**
+ * What importing the package's entry points loads: the root entry
+ * (`healthcare-fhir`) loads neither the facade's dependencies (express, pino,
+ * swagger-ui-dist) nor the local-server launcher; `healthcare-fhir/http` does
+ * load Express (so the check can fail). Each import runs in a fresh node
+ * process whose resolve hook records every module URL.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Every module URL resolved while importing `entry` (a path under the repository). */
+function modulesLoadedBy(entry: string): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entry-points-'));
+  const log = path.join(dir, 'resolved.txt');
+  const hooks = path.join(dir, 'hooks.mjs');
+  fs.writeFileSync(
+    hooks,
+    `import fs from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  fs.appendFileSync(${JSON.stringify(log)}, result.url + '\\n');
+  return result;
+}`,
+  );
+  const register = path.join(dir, 'register.mjs');
+  fs.writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});`,
+  );
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--import',
+      pathToFileURL(register).href,
+      '--input-type=module',
+      '-e',
+      `await import(${JSON.stringify(pathToFileURL(path.join(root, entry)).href)});`,
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  assert.equal(child.status, 0, child.stderr);
+  const urls = fs.readFileSync(log, 'utf8').trim().split('\n');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return urls;
+}
+
+const facadeDependency = /\/node_modules\/(express|pino|swagger-ui-dist)\//;
+
+describe('package entry points', () => {
+  it('importing healthcare-fhir (src/index.ts) loads no express, pino, swagger-ui-dist or launcher module', () => {
+    const loaded = modulesLoadedBy('src/index.ts');
+    assert.ok(loaded.some((url) => url.endsWith('/src/backends/fhir/fhir-storage.ts')));
+    assert.deepEqual(
+      loaded.filter((url) => facadeDependency.test(url) || url.includes('/fhir-server/launcher/')),
+      [],
+    );
+  });
+
+  it('importing healthcare-fhir/http (src/http/index.ts) does load express', () => {
+    assert.ok(
+      modulesLoadedBy('src/http/index.ts').some((url) => /\/node_modules\/express\//.test(url)),
+    );
+  });
+});
