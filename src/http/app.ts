@@ -29,6 +29,7 @@ import {
   sendProblem,
   type Problem,
 } from './problem.js';
+import { TimeoutError, withTimeout } from '../shared/timeout.js';
 
 export interface CreateAppOptions {
   storage: HealthcareStorage;
@@ -209,22 +210,6 @@ function jsonBody(limit: string | number, types: string[]): RequestHandler[] {
   return [requireJson, express.json({ limit, strict: false, type: types })];
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 interface BodyParsers {
   json: RequestHandler[];
   patch: RequestHandler[];
@@ -397,7 +382,7 @@ export function createApp(options: CreateAppOptions): Express {
         if (storage.checkReady) await withTimeout(storage.checkReady(), readyTimeoutMs);
       } catch (error) {
         noteError(res, error);
-        const timedOut = error instanceof Error && error.message === 'timeout';
+        const timedOut = error instanceof TimeoutError;
         sendProblem(res, {
           type: problemTypes.notReady,
           title: 'Not ready',

@@ -46,7 +46,7 @@ export interface FhirRestOptions {
   authorize?: () => Promise<HeaderMap> | HeaderMap;
   /** Credentials for the FHIR server (bearer, basic, OAuth client credentials, SMART backend). */
   auth?: FhirAuthOptions;
-  /** Retries of idempotent requests on transient failures; `false` sends each once. */
+  /** Retries of GET, DELETE and If-Match PUT on transient failures (default 5 attempts within 10 s); `false`: none. */
   retry?: RetryOptions | false;
   /** Per request, default 10000. */
   timeoutMs?: number;

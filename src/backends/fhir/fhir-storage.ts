@@ -11,11 +11,9 @@ import {
   type RecordStore,
 } from '../../api/record-store.js';
 import type { HealthcareStorage } from '../../api/types.js';
-import type { FhirAuthOptions } from '../../transport/auth.js';
-import type { RetryOptions } from '../../transport/retry.js';
 import { ServerCapabilities } from './capabilities.js';
 import { freezeCreated } from './created-date.js';
-import { FhirRestClient, type HeaderMap } from './fhir-rest.js';
+import { FhirRestClient, type FhirRestOptions } from './fhir-rest.js';
 import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
 import { FhirLinkStore, IdentifierSystems } from './links.js';
 import { defaultMappingsDir, loadMappingFile } from './mapping-file.js';
@@ -24,19 +22,8 @@ import { toRecord, type ResourceMapping } from './resource-mapping.js';
 import { Scope, type ScopeTag } from './scope.js';
 import { VersionedWriter } from './versioned-writes.js';
 
-export interface FhirStorageOptions {
-  /** The FHIR server's base URL, e.g. `http://localhost:8080/fhir`. */
-  baseUrl: string;
-  /** Extra headers on every request. */
-  headers?: HeaderMap;
-  /** Called before every request; the headers it returns (e.g. `Authorization`) are added. */
-  authorize?: () => Promise<HeaderMap> | HeaderMap;
-  /** Credentials for the FHIR server: bearer, basic, OAuth 2.0 client credentials or SMART Backend Services. */
-  auth?: FhirAuthOptions;
-  /** Retries of GET, DELETE and If-Match PUT on transient failures (default 5 attempts within 10 s); `false`: none. */
-  retry?: RetryOptions | false;
-  /** Per request, default 10000. */
-  timeoutMs?: number;
+/** The connection options (base URL, headers, auth, retry, timeout) are `FhirRestOptions`. */
+export interface FhirStorageOptions extends FhirRestOptions {
   /** Search page size (`_count`), default 200 (the largest page stock HAPI serves). */
   pageSize?: number;
   /** Directory holding `patient.json` and `practitioner.json`; default `<package root>/mappings`. */
