@@ -26,6 +26,8 @@ export const DEFAULT_MATRIX_PROFILES: readonly MatrixProfile[] = ['postgres', 's
 export const SERVER_SUITE = [
   'test/integration/fhir-conformance.test.ts',
   'test/integration/fhir-server.test.ts',
+  'test/integration/foreign-records.test.ts',
+  'test/integration/server-support.test.ts',
   'test/http/conformance-fhir.test.ts',
 ];
 /** Installs the unique link SearchParameters on its server, so it runs last against each server. */

@@ -39,7 +39,13 @@ export {
 export type { RecordStore, LinkStore, StoredRecord } from './api/record-store.js';
 export { MemoryStorage, type MemoryStorageOptions } from './backends/memory/index.js';
 export { HttpStorage, type HttpStorageOptions } from './client/http-storage.js';
-export { FhirStorage, FhirMappingError, type FhirStorageOptions } from './backends/fhir/index.js';
+export {
+  FhirStorage,
+  FhirMappingError,
+  type FhirStorageOptions,
+  type FhirExplanation,
+  type LookupExplanation,
+} from './backends/fhir/index.js';
 export {
   type FhirAuthOptions,
   type FhirAuthType,

@@ -853,3 +853,44 @@ describe('FhirStorage: failures of the server', () => {
     await assert.rejects(storage().checkReady(), StorageUnavailableError);
   });
 });
+
+describe('FhirStorage#explain', () => {
+  it('reports support and reliance, and per lookup what the server narrows; its request is the one filter sends', async () => {
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    containsProbe('Patient', 'name', 405);
+    containsProbe('Patient', 'address-city', 200);
+    const s = storage();
+    const lookups: Lookup[] = [
+      ['name', C.EQUAL, 'Jane Doe'],
+      ['location', C.LIKE, 'ampa'],
+      ['name', C.LIKE, 'ne D'],
+    ];
+    const explained = await s.explain('patient', lookups);
+    assert.deepEqual(explained.contains, { name: false, 'address-city': true });
+    assert.equal(explained.searchParams.gender, true);
+    assert.deepEqual(
+      explained.lookups.map((l) => l.server),
+      ['name=Jane', 'address-city:contains=ampa', 'nothing: every record in scope is a candidate'],
+    );
+    assert.ok(explained.reliesOn.some((r) => r.startsWith('name: the default string search')));
+    const seen = searchOnce('Patient');
+    await s.filterPatients(...lookups);
+    assert.deepEqual(
+      explained.requests.map((r) => r.replace(`GET ${origin}`, '')),
+      seen,
+      'filter sent exactly the explained request (the probes were not repeated)',
+    );
+  });
+
+  it('a lookup that can match nothing: no request; a bad lookup is a ValidationError; an unknown model a TypeError', async () => {
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    containsProbe('Practitioner', 'name');
+    containsProbe('Practitioner', 'address-city');
+    const s = storage();
+    const explained = await s.explain('provider', [['status', C.IN, []]]);
+    assert.deepEqual(explained.requests, []);
+    assert.equal(explained.resourceType, 'Practitioner');
+    await assert.rejects(s.explain('provider', [['sex', C.EQUAL, 'M']]), ValidationError);
+    assert.throws(() => s.explain('visit', []), TypeError);
+  });
+});

@@ -210,6 +210,12 @@ export class FhirRestClient {
     return this.expectResource('GET', res, type, id);
   }
 
+  /** The URL of the first page of a search (what `search` sends first). */
+  searchUrl(type: string, params: readonly (readonly [string, string])[]): string {
+    const query = buildQuery(params);
+    return `${this.resourceUrl(type)}${query ? `?${query}` : ''}`;
+  }
+
   /**
    * GET [base]/type?params, then every `next` page. Only resources of `type`
    * come back (included resources and OperationOutcomes are skipped; a match
@@ -219,8 +225,7 @@ export class FhirRestClient {
     type: string,
     params: readonly (readonly [string, string])[],
   ): Promise<ResourceJson[]> {
-    const query = buildQuery(params);
-    let url: string | undefined = `${this.resourceUrl(type)}${query ? `?${query}` : ''}`;
+    let url: string | undefined = this.searchUrl(type, params);
     const seen = new Set<string>();
     const visited = new Set<string>();
     const result: ResourceJson[] = [];

@@ -10,9 +10,10 @@ import {
   StorageWithRecordMethods,
   type RecordStore,
 } from '../../api/record-store.js';
-import type { HealthcareStorage } from '../../api/types.js';
+import type { HealthcareStorage, Lookup } from '../../api/types.js';
 import { ServerCapabilities } from './capabilities.js';
 import { freezeCreated } from './created-date.js';
+import { explainLookups, type ExplainParts, type FhirExplanation } from './explain.js';
 import { FhirRestClient, type FhirRestOptions } from './fhir-rest.js';
 import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
 import { FhirLinkStore, IdentifierSystems } from './links.js';
@@ -79,6 +80,7 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
   readonly models: Models;
   private readonly rest: FhirRestClient;
   private readonly stores = new Map<string, RecordStore>();
+  private readonly explainParts = new Map<string, ExplainParts>();
 
   /**
    * Checks the options and loads the mapping files synchronously: a malformed
@@ -107,6 +109,7 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
     let links: FhirLinkStore | undefined;
     for (const [name, mapping] of mappings) {
       this.stores.set(name, new FhirRecordStore(mapping, rest, scope, writer, capabilities));
+      this.explainParts.set(name, { mapping, rest, scope, capabilities });
       if (mapping.model.linkable)
         links = new FhirLinkStore(mapping, rest, scope, writer, identifierSystems, capabilities);
     }
@@ -122,6 +125,18 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
     const found = this.stores.get(model);
     if (!found) throw new TypeError(`FhirStorage: no model named ${JSON.stringify(model)}`);
     return found;
+  }
+
+  /**
+   * What the server supports (asked as a filter would: /metadata and the
+   * `:contains` probes), what this backend relies on there, and for these
+   * lookups the exact FHIR request a filter sends and what the adapter decides.
+   * Lookups are validated as a filter validates them.
+   */
+  explain(model: string, lookups: readonly Lookup[] = []): Promise<FhirExplanation> {
+    const parts = this.explainParts.get(model);
+    if (!parts) throw new TypeError(`FhirStorage: no model named ${JSON.stringify(model)}`);
+    return explainLookups(parts, lookups);
   }
 
   /** One GET /metadata with a short timeout (at most 3 s), never retried. */

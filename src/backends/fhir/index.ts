@@ -13,8 +13,10 @@
  *   versioned-writes.ts  If-Match writes, retried on lost races
  *   links.ts             patient links as identifiers, unique across processes
  *   scope.ts             the scope tag, paged scoped searches
- *   capabilities.ts      the server's search parameters (/metadata)
+ *   capabilities.ts      what the server supports: /metadata, :contains probes, token escapes
+ *   explain.ts           FhirStorage#explain: support, reliance, the plan for lookups
  *   fhir-rest.ts         the FHIR REST requests, on the one HTTP layer
  */
 export { FhirStorage, type FhirStorageOptions } from './fhir-storage.js';
 export { FhirMappingError } from './mapping-file.js';
+export type { FhirExplanation, LookupExplanation } from './explain.js';

@@ -25,10 +25,15 @@ export class Scope {
     if (!tags.some((t) => t.system === tag.system && t.code === tag.code)) tags.push({ ...tag });
   }
 
-  /** Every resource of `type` matching the parameters and the scope tag, through every page. */
-  search(type: string, params: readonly SearchParameter[]): Promise<ResourceJson[]> {
+  /** The query of a search for the parameters: theirs, the scope tag, `_count`. */
+  query(params: readonly SearchParameter[]): [string, string][] {
     const scoped: SearchParameter[] = [...params];
     if (this.tag) scoped.push({ name: '_tag', system: this.tag.system, values: [this.tag.code] });
-    return this.rest.search(type, [...queryPairs(scoped), ['_count', String(this.pageSize)]]);
+    return [...queryPairs(scoped), ['_count', String(this.pageSize)]];
+  }
+
+  /** Every resource of `type` matching the parameters and the scope tag, through every page. */
+  search(type: string, params: readonly SearchParameter[]): Promise<ResourceJson[]> {
+    return this.rest.search(type, this.query(params));
   }
 }
