@@ -30,8 +30,14 @@ export const SERVER_SUITE = [
   'test/integration/server-support.test.ts',
   'test/http/conformance-fhir.test.ts',
 ];
-/** Installs the unique link SearchParameters on its server, so it runs last against each server. */
-export const LINK_GUARANTEE_TEST = 'test/integration/link-guarantee.test.ts';
+/**
+ * They install the unique link SearchParameters on their server, so they run
+ * last against each server: the server's answers, then the races across processes.
+ */
+export const LINK_GUARANTEE_TESTS = [
+  'test/integration/link-guarantee.test.ts',
+  'test/integration/multi-process-races.test.ts',
+];
 
 export function matrixProfiles(env: NodeJS.ProcessEnv = process.env): MatrixProfile[] {
   const raw = env.TEST_SERVER_PROFILES;
@@ -126,7 +132,7 @@ export async function runProfile(
       env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_SERVER_PROFILE: 'stock' };
     }
     const suite = await run(SERVER_SUITE, env);
-    const links = await run([LINK_GUARANTEE_TEST], env);
+    const links = await run(LINK_GUARANTEE_TESTS, env);
     progress(
       `${profile}: ${suite === 0 && links === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`,
     );

@@ -3,7 +3,7 @@
  *
  * Without FHIR_BASE_URL: starts the local HAPI FHIR server (in-memory H2, free port), runs the
  * tests with FHIR_BASE_URL pointing at it, and always stops it afterwards. With FHIR_BASE_URL set:
- * runs the tests against that server. The link guarantee test runs last (it installs
+ * runs the tests against that server. The link guarantee tests run last (they install
  * SearchParameters on the server). A full run (no filter, no FHIR_BASE_URL) then runs the server
  * conformance suite on each further server profile (scripts/server-matrix.ts: PostgreSQL with
  * two HAPI nodes; `stock`, HAPI's own defaults).
@@ -19,7 +19,7 @@ import path from 'node:path';
 import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
 import { packageRoot } from '../src/shared/package-root.js';
 import { onShutdownSignal } from '../src/shared/shutdown-signals.js';
-import { LINK_GUARANTEE_TEST, matrixProfiles, runProfile } from './server-matrix.js';
+import { LINK_GUARANTEE_TESTS, matrixProfiles, runProfile } from './server-matrix.js';
 
 const root = packageRoot();
 
@@ -125,10 +125,11 @@ async function main(): Promise<number> {
     } else {
       process.stderr.write(`[fhir-server] using FHIR_BASE_URL=${env.FHIR_BASE_URL}\n`);
     }
-    const linkTest = path.join(root, LINK_GUARANTEE_TEST);
-    const rest = files.filter((f) => f !== linkTest);
+    const linkTests = LINK_GUARANTEE_TESTS.map((f) => path.join(root, f));
+    const rest = files.filter((f) => !linkTests.includes(f));
+    const last = files.filter((f) => linkTests.includes(f));
     let code = rest.length > 0 ? await runNodeTests(rest, nodeFlags, env) : 0;
-    if (files.includes(linkTest)) code = (await runNodeTests([linkTest], nodeFlags, env)) || code;
+    if (last.length > 0) code = (await runNodeTests(last, nodeFlags, env)) || code;
     if (server && filters.length === 0 && !interrupted()) {
       await server.stop(); // at most one of our servers besides the matrix's
       server = undefined;

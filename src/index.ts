@@ -45,6 +45,7 @@ export {
   type FhirStorageOptions,
   type FhirExplanation,
   type LookupExplanation,
+  type LinkUniquenessOption,
 } from './backends/fhir/index.js';
 export {
   type FhirAuthOptions,

@@ -65,12 +65,13 @@ type AnyMethod = (...args: never[]) => Promise<unknown>;
  */
 export function storageMethods(
   stores: readonly RecordStore[],
-  links?: LinkStore,
+  /** Model name → its links, for every linkable model. */
+  links: ReadonlyMap<string, LinkStore> = new Map(),
 ): StorageRecordMethods & Record<string, AnyMethod> {
   const methods: Record<string, AnyMethod> = {};
   for (const store of stores) {
     const name = methodSuffix(store.model.name);
-    const linked = store.model.linkable ? links : undefined;
+    const linked = store.model.linkable ? links.get(store.model.name) : undefined;
     methods[`get${name}`] = (async (id: string, source?: string | null) => {
       if (!linked || source === undefined || source === null) return store.get(id);
       const [sourceId, sourceName] = validateSourcePair(id, source);

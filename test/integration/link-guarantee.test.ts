@@ -22,6 +22,7 @@ import {
   linkSearchParameters,
 } from '../../src/backends/fhir/link-guarantee.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
+import { installLinkGuaranteeOn } from '../support/link-guarantee-ready.js';
 
 const nodeA = requireFhirBaseUrl();
 const nodeB = process.env.FHIR_BASE_URL_2?.trim().replace(/\/+$/, '') || nodeA;
@@ -77,26 +78,7 @@ const counts = (answers: Answer[]) =>
   );
 
 describe(`unique link guarantee on HAPI (${nodes.length} node${nodes.length > 1 ? 's' : ''})`, () => {
-  before(async () => {
-    await installLinkSearchParameters(new FhirClient({ baseUrl: nodeA }));
-    // every node enforces it once it has refreshed its SearchParameter registry (HAPI: every 60 s)
-    for (const node of nodes) {
-      const deadline = Date.now() + 120_000;
-      const probe = link('probe');
-      assert.equal((await create(nodeA, 'Patient', [probe])).status, 201);
-      for (;;) {
-        const second = await create(node, 'Patient', [probe]);
-        if (second.status === 409) break;
-        assert.equal(second.status, 201);
-        await send('DELETE', `${node}/Patient/${second.body.id}`);
-        assert.ok(
-          Date.now() < deadline,
-          `${node} does not enforce the unique link parameter after 120 s`,
-        );
-        await new Promise((r) => setTimeout(r, 5_000));
-      }
-    }
-  });
+  before(() => installLinkGuaranteeOn(nodes));
 
   it('check reports both SearchParameters present once installed, and installing again writes nothing', async () => {
     const client = new FhirClient({ baseUrl: nodeA });

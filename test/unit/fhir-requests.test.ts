@@ -15,6 +15,7 @@ import {
   comparisons as C,
   type Lookup,
 } from '../../src/index.js';
+import { linkSearchParameters } from '../../src/backends/fhir/link-guarantee.js';
 
 const origin = 'http://fhir.test';
 const baseUrl = `${origin}/fhir`;
@@ -77,6 +78,10 @@ const json = (body: unknown): Record<string, unknown> =>
 
 const storage = (options: Partial<ConstructorParameters<typeof FhirStorage>[0]> = {}) =>
   new FhirStorage({ baseUrl, scopeTag: tag, ...options });
+/** Links that never rely on the server's unique index. */
+const singleWriter = () => storage({ linkUniqueness: 'single-writer' });
+/** Links that rely on the server's unique index without asking it. */
+const guarded = () => storage({ linkUniqueness: 'server' });
 
 /** Intercepts one search and records its raw path + query. */
 function searchOnce(type: string, reply: nock.Body = bundle([])): string[] {
@@ -385,6 +390,22 @@ describe('FhirStorage requests: records', () => {
   });
 });
 
+describe('FhirStorage requests: deletes racing writes', () => {
+  it('delete: a 409 (a concurrent update won, HAPI-0823) sends the DELETE again, then true', async () => {
+    nock(origin).delete('/fhir/Patient/p1').reply(409, { resourceType: 'OperationOutcome' });
+    nock(origin).delete('/fhir/Patient/p1').reply(200, { resourceType: 'OperationOutcome' });
+    assert.equal(await storage().deletePatient('p1'), true);
+  });
+
+  it('delete: 409 on every try is a ConflictError after the retry budget', async () => {
+    nock(origin)
+      .delete('/fhir/Patient/p1')
+      .times(3)
+      .reply(409, { resourceType: 'OperationOutcome' });
+    await assert.rejects(storage({ maxRetries: 2 }).deletePatient('p1'), ConflictError);
+  });
+});
+
 describe('FhirStorage requests: lookups → search parameters', () => {
   const cases: [string, Lookup[], string][] = [
     ['no lookups', [], ''],
@@ -675,7 +696,7 @@ describe('FhirStorage requests: links', () => {
     ]);
   });
 
-  it('link: search, GET, PUT with If-Match adding the identifier, verify search', async () => {
+  it('single-writer link: search, GET, PUT with If-Match adding the identifier, verify search', async () => {
     const before = patient('p1', { identifier: [{ system: 'http://other.org', value: 'O' }] });
     const seen = searchOnce('Patient');
     const seenBySystem = searchOnce('Patient');
@@ -697,7 +718,7 @@ describe('FhirStorage requests: links', () => {
         },
       ]),
     );
-    assert.equal(await storage().linkPatient('p1', 'a|b,c$d\\e', 'Clinic Ü|x'), true);
+    assert.equal(await singleWriter().linkPatient('p1', 'a|b,c$d\\e', 'Clinic Ü|x'), true);
     assert.deepEqual(sent?.identifier, [
       { system: 'http://other.org', value: 'O' },
       { system, value: 'a|b,c$d\\e' },
@@ -726,17 +747,17 @@ describe('FhirStorage requests: links', () => {
     assert.match(onlyBySystem[0]!, /^\/fhir\/Patient\?identifier=urn:healthcare-fhir:source:c%7C&/);
   });
 
-  it('link: a pair already held is false after one search', async () => {
+  it('single-writer link: a pair already held is false after one search', async () => {
     searchOnce(
       'Patient',
       bundle([
         patient('p2', { identifier: [{ system: 'urn:healthcare-fhir:source:c', value: 'v' }] }),
       ]),
     );
-    assert.equal(await storage().linkPatient('p1', 'v', 'c'), false);
+    assert.equal(await singleWriter().linkPatient('p1', 'v', 'c'), false);
   });
 
-  it('link: if another patient got the pair meanwhile, our identifier is taken back and it is false', async () => {
+  it('single-writer link: if another patient got the pair meanwhile, our identifier is taken back and it is false', async () => {
     const mine = { system: 'urn:healthcare-fhir:source:c', value: 'v' };
     searchOnce('Patient');
     nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
@@ -755,8 +776,100 @@ describe('FhirStorage requests: links', () => {
       .put('/fhir/Patient/p1', (b: Record<string, unknown>) => ((undone = b), true))
       .matchHeader('if-match', 'W/"4"')
       .reply(200, patient('p1'));
-    assert.equal(await storage().linkPatient('p1', 'v', 'c'), false);
+    assert.equal(await singleWriter().linkPatient('p1', 'v', 'c'), false);
     assert.equal(undone?.identifier, undefined);
+  });
+
+  it('server-guaranteed link: GET, then one PUT with If-Match adding the identifier; 2 requests', async () => {
+    const mine = { system: 'urn:healthcare-fhir:source:c', value: 'v' };
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    let sent: { identifier?: unknown } | undefined;
+    nock(origin)
+      .put('/fhir/Patient/p1', (b: { identifier?: unknown }) => ((sent = b), true))
+      .matchHeader('if-match', 'W/"3"')
+      .reply(200, (_u, b) => json(b));
+    assert.equal(await guarded().linkPatient('p1', 'v', 'c'), true);
+    assert.deepEqual(sent?.identifier, [mine]);
+  });
+
+  it('server-guaranteed link: a 409 with another holder found by an unscoped search is false, nothing retried', async () => {
+    const mine = { system: 'urn:healthcare-fhir:source:c', value: 'v' };
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin).put('/fhir/Patient/p1').reply(409, { resourceType: 'OperationOutcome' });
+    const seen = searchOnce('Patient', bundle([patient('p2', { identifier: [mine] })]));
+    assert.equal(await guarded().linkPatient('p1', 'v', 'c'), false);
+    assert.deepEqual(seen, ['/fhir/Patient?identifier=urn:healthcare-fhir:source:c%7Cv']);
+  });
+
+  it('server-guaranteed link: a 409 with no holder (a stale version) reads and writes again', async () => {
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin).put('/fhir/Patient/p1').reply(409, { resourceType: 'OperationOutcome' });
+    searchOnce('Patient');
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(200, { ...patient('p1'), meta: { versionId: '4' } });
+    nock(origin)
+      .put('/fhir/Patient/p1')
+      .matchHeader('if-match', 'W/"4"')
+      .reply(200, (_u, b) => json(b));
+    assert.equal(await guarded().linkPatient('p1', 'v', 'c'), true);
+  });
+
+  it('server-guaranteed link: the pair already on this patient is false after one GET', async () => {
+    const mine = { system: 'urn:healthcare-fhir:source:c', value: 'v' };
+    nock(origin)
+      .get('/fhir/Patient/p1')
+      .reply(200, patient('p1', { identifier: [mine] }));
+    assert.equal(await guarded().linkPatient('p1', 'v', 'c'), false);
+  });
+
+  it('detect: HAPI in /metadata and both SearchParameters as ours → links rely on the server (no search before the write)', async () => {
+    nock(origin)
+      .get('/fhir/metadata')
+      .reply(200, { ...capability, software: { name: 'HAPI FHIR Server' } });
+    for (const sp of linkSearchParameters())
+      nock(origin).get(`/fhir/SearchParameter/${sp.id}`).reply(200, sp);
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin)
+      .put('/fhir/Patient/p1')
+      .reply(200, (_u, b) => json(b));
+    nock(origin).get('/fhir/Patient/p2').reply(200, patient('p2'));
+    nock(origin)
+      .put('/fhir/Patient/p2')
+      .reply(200, (_u, b) => json(b));
+    const s = storage();
+    assert.equal(await s.linkPatient('p1', 'v', 'c'), true);
+    assert.equal(await s.linkPatient('p2', 'w', 'c'), true); // detected once
+  });
+
+  it('detect: a server that is not HAPI → single-writer links (a search before the write)', async () => {
+    nock(origin)
+      .get('/fhir/metadata')
+      .reply(200, { ...capability, software: { name: 'Other FHIR' } });
+    searchOnce(
+      'Patient',
+      bundle([
+        patient('p2', { identifier: [{ system: 'urn:healthcare-fhir:source:c', value: 'v' }] }),
+      ]),
+    );
+    assert.equal(await storage().linkPatient('p1', 'v', 'c'), false);
+  });
+
+  it('detect: HAPI without our SearchParameters → single-writer links', async () => {
+    nock(origin)
+      .get('/fhir/metadata')
+      .reply(200, { ...capability, software: { name: 'HAPI FHIR Server' } });
+    nock(origin)
+      .get(/\/fhir\/SearchParameter\/.*/)
+      .times(2)
+      .reply(404, { resourceType: 'OperationOutcome' });
+    searchOnce(
+      'Patient',
+      bundle([
+        patient('p2', { identifier: [{ system: 'urn:healthcare-fhir:source:c', value: 'v' }] }),
+      ]),
+    );
+    assert.equal(await storage().linkPatient('p1', 'v', 'c'), false);
   });
 
   it('unlink: GET, PUT without exactly that pair; absent pair is one GET and false', async () => {

@@ -83,7 +83,8 @@ export type UpdateOutcome =
   /** The PUT created the resource (it had been deleted meanwhile); the caller decides what to do. */
   | { kind: 'created'; resource: ResourceJson };
 
-export type DeleteOutcome = 'deleted' | 'missing';
+/** `conflict`: 409/412, a concurrent write won (HAPI-0823 on HAPI); the resource is still there. */
+export type DeleteOutcome = 'deleted' | 'missing' | 'conflict';
 
 const FHIR_JSON = 'application/fhir+json';
 /** The most pages one search may return: a server that keeps answering `next` forever is broken. */
@@ -346,7 +347,8 @@ export class FhirRestClient {
   /**
    * DELETE [base]/type/id. HAPI answers 200 in every case and tells in the
    * OperationOutcome's `hapi-fhir-storage-response-code` whether something was
-   * deleted; 404/410 (other servers) also mean missing. A body other than an
+   * deleted; 404/410 (other servers) also mean missing; 409/412 mean a
+   * concurrent write won and the caller may send it again. A body other than an
    * OperationOutcome, or one reporting an error, is a bad response.
    * When the DELETE had to be sent again (the answer to an earlier try was
    * lost), "already deleted" / 410 is taken as our own delete having landed.
@@ -357,6 +359,10 @@ export class FhirRestClient {
     if (res.status === 404 || res.status === 410) {
       this.expectOutcome('DELETE', res);
       return resent && res.status === 410 ? 'deleted' : 'missing';
+    }
+    if (res.status === 409 || res.status === 412) {
+      this.expectOutcome('DELETE', res);
+      return 'conflict';
     }
     if (res.status !== 200 && res.status !== 204 && res.status !== 202)
       this.badResponse('DELETE', res.status);

@@ -16,6 +16,7 @@ import { freezeCreated } from './created-date.js';
 import { explainLookups, type ExplainParts, type FhirExplanation } from './explain.js';
 import { FhirRestClient, type FhirRestOptions } from './fhir-rest.js';
 import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
+import { LinkUniquenessMode, type LinkUniquenessOption } from './link-uniqueness.js';
 import { FhirLinkStore, IdentifierSystems } from './links.js';
 import { defaultMappingsDir, loadMappingFile } from './mapping-file.js';
 import { FhirRecordStore } from './record-store.js';
@@ -35,6 +36,14 @@ export interface FhirStorageOptions extends FhirRestOptions {
   identifierSystemBase?: string;
   /** When set, every resource written gets this `meta.tag`, and searches are restricted to it. */
   scopeTag?: ScopeTag;
+  /**
+   * How a link pair is kept on one record when other processes link too:
+   * `detect` (default) uses the server's unique index when it has our
+   * SearchParameters (HAPI; `healthcare-fhir check --install`), else links are
+   * safe from one writer process only; `server` trusts the server without
+   * asking; `single-writer` never relies on it. See docs/multi-process.md.
+   */
+  linkUniqueness?: LinkUniquenessOption;
   /** Times an update that lost a race (412) is re-read and re-applied before `ConflictError`; default 10. */
   maxRetries?: number;
   /** More models, each stored as the resource type its mapping file `<mappingsDir>/<name>.json` names; reachable through `store(name)`. */
@@ -76,6 +85,15 @@ function checkIdentifierSystems(options: FhirStorageOptions): IdentifierSystems 
   return new IdentifierSystems(systems, options.identifierSystemBase ?? DEFAULT_SYSTEM_BASE);
 }
 
+function checkLinkUniqueness(value: LinkUniquenessOption | undefined): LinkUniquenessOption {
+  const mode = value ?? 'detect';
+  if (mode !== 'detect' && mode !== 'server' && mode !== 'single-writer')
+    throw new TypeError(
+      "FhirStorage: linkUniqueness must be 'detect', 'server' or 'single-writer'",
+    );
+  return mode;
+}
+
 export class FhirStorage extends StorageWithRecordMethods implements HealthcareStorage {
   readonly models: Models;
   private readonly rest: FhirRestClient;
@@ -106,12 +124,32 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
       if (mapping) freezeCreated(mapping, current, toRecord(mapping, current), next);
     });
     const capabilities = new ServerCapabilities(rest);
-    let links: FhirLinkStore | undefined;
+    const uniqueness = new LinkUniquenessMode(
+      checkLinkUniqueness(options.linkUniqueness),
+      rest,
+      capabilities,
+      {
+        identifierSystemBase: options.identifierSystemBase,
+        identifierSystems: options.identifierSystems,
+      },
+    );
+    const links = new Map<string, FhirLinkStore>();
     for (const [name, mapping] of mappings) {
       this.stores.set(name, new FhirRecordStore(mapping, rest, scope, writer, capabilities));
       this.explainParts.set(name, { mapping, rest, scope, capabilities });
       if (mapping.model.linkable)
-        links = new FhirLinkStore(mapping, rest, scope, writer, identifierSystems, capabilities);
+        links.set(
+          name,
+          new FhirLinkStore(
+            mapping,
+            rest,
+            scope,
+            writer,
+            identifierSystems,
+            capabilities,
+            uniqueness,
+          ),
+        );
     }
     this.models = {
       patient: mappings.get('patient')!.model,

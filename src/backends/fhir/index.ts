@@ -11,7 +11,9 @@
  *   element-path.ts      element paths in resource JSON
  *   mapping-file.ts      loading and checking mapping files
  *   versioned-writes.ts  If-Match writes, retried on lost races
- *   links.ts             patient links as identifiers, unique across processes
+ *   links.ts             links as identifiers, one record per pair across processes
+ *   link-uniqueness.ts   whether the server refuses a second holder (detected), or single-writer
+ *   link-guarantee.ts    the unique link SearchParameters: check and install
  *   scope.ts             the scope tag, paged scoped searches
  *   capabilities.ts      what the server supports: /metadata, :contains probes, token escapes
  *   explain.ts           FhirStorage#explain: support, reliance, the plan for lookups
@@ -20,3 +22,4 @@
 export { FhirStorage, type FhirStorageOptions } from './fhir-storage.js';
 export { FhirMappingError } from './mapping-file.js';
 export type { FhirExplanation, LookupExplanation } from './explain.js';
+export type { LinkUniquenessOption } from './link-uniqueness.js';

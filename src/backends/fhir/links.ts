@@ -1,9 +1,18 @@
 /**
- * Owns patient links as FHIR: a link (sourceId, sourceName) is an
- * `identifier` entry whose system stands for the source name (a configured
- * URI, or a reversible `urn:healthcare-fhir:source:<name>`), and the
- * algorithm that keeps a pair on at most one patient across processes:
- * check → If-Match write → re-check → undo.
+ * Owns links as FHIR: a link (sourceId, sourceName) is an `identifier` entry
+ * whose system stands for the source name (a configured URI, or a reversible
+ * `urn:healthcare-fhir:source:<name>`), and keeping a pair on at most one
+ * record, in the mode link-uniqueness.ts decides:
+ *
+ * - `server`: GET, then one `If-Match` PUT adding the identifier. The server's
+ *   unique index refuses it (409) when another record holds the pair; only a
+ *   409 makes us search who holds it (a stale version is retried). 2 round
+ *   trips, 3 when the race is lost; one write, so a crash cannot split a pair.
+ * - `single-writer`: search → If-Match write → re-check → undo, serialised per
+ *   pair in this process; correct with one writer process only.
+ *
+ * Unlink is GET + If-Match PUT in both modes. Nothing here is patient-only:
+ * any model whose spec is `linkable` gets the same store.
  */
 import type { Identifier } from 'fhir/r4.js';
 import type { LinkStore, StoredRecord } from '../../api/record-store.js';
@@ -12,9 +21,11 @@ import { validateId, validateSourcePair } from '../../api/validation.js';
 import type { ServerCapabilities } from './capabilities.js';
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
+import type { LinkUniquenessMode } from './link-uniqueness.js';
 import { toRecord, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { KeyedMutex, type VersionedWriter } from './versioned-writes.js';
+import { queryPairs } from './search-plan.js';
+import { KeyedMutex, REFUSED, type VersionedWriter } from './versioned-writes.js';
 
 /** Source names ↔ identifier systems. */
 export class IdentifierSystems {
@@ -58,8 +69,19 @@ const needsEscape = /[\\,|$]/;
 const holds = (resource: ResourceJson, system: string, value: string): boolean =>
   (resource.identifier ?? []).some(isLink(system, value));
 
+/** The mutation adding the link identifier; `added()` says whether the resource lacked it. */
+function addingLink(system: string, value: string) {
+  let added = false;
+  return {
+    mutate(resource: ResourceJson): void {
+      added = !holds(resource, system, value);
+      if (added) (resource.identifier ??= []).push({ system, value });
+    },
+    added: () => added,
+  };
+}
+
 export class FhirLinkStore implements LinkStore {
-  /** One link attempt per pair at a time in this process. */
   private readonly pairs = new KeyedMutex();
 
   constructor(
@@ -69,14 +91,16 @@ export class FhirLinkStore implements LinkStore {
     private readonly writer: VersionedWriter,
     private readonly systems: IdentifierSystems,
     private readonly capabilities: ServerCapabilities,
+    private readonly uniqueness: LinkUniquenessMode,
   ) {}
 
   /**
-   * The resources holding the identifier: one `identifier=system|value`
-   * search. A value that needs escaping (`\ | $ ,`) is found only by a server
-   * that unescapes it (Helios 0.2.7 does not): until a search has shown that
-   * this server does, a miss is checked by `identifier=system|` (every
-   * identifier of the system, filtered here), and what that shows is learned.
+   * The resources in our scope holding the identifier: one
+   * `identifier=system|value` search. A value that needs escaping (`\ | $ ,`)
+   * is found only by a server that unescapes it (Helios 0.2.7 does not): until
+   * a search has shown that this server does, a miss is checked by
+   * `identifier=system|` (every identifier of the system, filtered here), and
+   * what that shows is learned.
    */
   private async holders(system: string, value: string): Promise<ResourceJson[]> {
     const search = async (values: string[]) =>
@@ -104,22 +128,50 @@ export class FhirLinkStore implements LinkStore {
     const [value, name] = validateSourcePair(sourceId, sourceName);
     if (!isFhirId(validateId(id))) return false;
     const system = this.systems.systemFor(name);
-    return this.pairs.run(JSON.stringify([system, value]), async () => {
-      if ((await this.holders(system, value)).length > 0) return false;
-      let added = false;
-      const stored = await this.writer.modify(this.mapping.resourceType, id, (resource) => {
-        added = !holds(resource, system, value);
-        if (added) (resource.identifier ??= []).push({ system, value });
-      });
-      if (!stored || !added) return false;
-      // another process may have linked the pair meanwhile: if so, take ours back
-      const holders = await this.holders(system, value);
-      if (holders.some((h) => h.id !== id)) {
-        await this.remove(id, system, value);
-        return false;
-      }
-      return true;
-    });
+    // one attempt per pair at a time in this process: saves round trips in either mode
+    return this.pairs.run(JSON.stringify([system, value]), async () =>
+      (await this.uniqueness.current()) === 'server'
+        ? this.linkGuarded(id, system, value)
+        : this.linkSingleWriter(id, system, value),
+    );
+  }
+
+  /** The server refuses a second holder: one versioned write decides. */
+  private async linkGuarded(id: string, system: string, value: string): Promise<boolean> {
+    const adding = addingLink(system, value);
+    const stored = await this.writer.modifyUnlessRefused(
+      this.mapping.resourceType,
+      id,
+      adding.mutate,
+      // a 409/412: held elsewhere (the unique index) → refused; else a stale version → retry.
+      // Searched without the scope tag: a holder outside our scope holds the pair all the same.
+      async () => !(await this.heldAnywhere(system, value)),
+    );
+    return stored !== REFUSED && stored !== null && adding.added();
+  }
+
+  /** Whether any resource of our type holds the identifier, in our scope or not (one search). */
+  private async heldAnywhere(system: string, value: string): Promise<boolean> {
+    const found = await this.rest.search(
+      this.mapping.resourceType,
+      queryPairs([{ name: 'identifier', system, values: [value] }]),
+    );
+    return found.some((resource) => holds(resource, system, value));
+  }
+
+  /** No server guarantee: check → write → re-check → undo (one writer process). */
+  private async linkSingleWriter(id: string, system: string, value: string): Promise<boolean> {
+    if ((await this.holders(system, value)).length > 0) return false;
+    const adding = addingLink(system, value);
+    const stored = await this.writer.modify(this.mapping.resourceType, id, adding.mutate);
+    if (!stored || !adding.added()) return false;
+    // another process may have linked the pair meanwhile: if so, take ours back
+    const holders = await this.holders(system, value);
+    if (holders.some((h) => h.id !== id)) {
+      await this.remove(id, system, value);
+      return false;
+    }
+    return true;
   }
 
   async unlink(id: string, sourceId: string, sourceName: string): Promise<boolean> {

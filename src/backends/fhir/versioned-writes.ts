@@ -28,6 +28,13 @@ export class KeyedMutex {
   }
 }
 
+/** A short random pause before trying again after a lost race, longer each attempt. */
+const backOff = (attempt: number) =>
+  new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+
+/** The server refused a change for good (e.g. a unique index), see `modifyUnlessRefused`. */
+export const REFUSED = Symbol('refused by the server');
+
 /** Changes a copy of the current resource in place. */
 export type Mutation = (resource: ResourceJson) => void;
 
@@ -44,17 +51,44 @@ export class VersionedWriter {
 
   /** Deletes within the same per-resource order as changes. */
   delete(type: string, id: string): Promise<boolean> {
-    return this.perResource.run(
-      `${type}/${id}`,
-      async () => (await this.rest.delete(type, id)) === 'deleted',
-    );
+    return this.perResource.run(`${type}/${id}`, () => this.deleteNow(type, id));
+  }
+
+  /** DELETE, sent again while a concurrent write wins (409/412), up to the retry budget. */
+  private async deleteNow(type: string, id: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.rest.delete(type, id);
+      if (outcome !== 'conflict') return outcome === 'deleted';
+      if (attempt >= this.maxRetries)
+        throw new ConflictError(
+          `${type} ${id} kept changing; delete gave up after ${attempt + 1} attempts`,
+        );
+      await backOff(attempt);
+    }
   }
 
   /**
    * Applies `mutate` to the current version: the stored resource, or `null`
    * when it does not exist. When `mutate` changes nothing, nothing is written.
    */
-  modify(type: string, id: string, mutate: Mutation): Promise<ResourceJson | null> {
+  async modify(type: string, id: string, mutate: Mutation): Promise<ResourceJson | null> {
+    const outcome = await this.modifyUnlessRefused(type, id, mutate, async () => true);
+    return outcome === REFUSED ? null : outcome;
+  }
+
+  /**
+   * As `modify`, but a 409/412 may be the server refusing the change itself
+   * (a unique index), not a lost race: `retryAfterConflict` decides, and when
+   * it answers `false` the result is `REFUSED`. The PUT only ever carries a
+   * version read from a live resource, so it cannot re-create a deleted one
+   * (docs/hapi-behaviour.md); a server that does so anyway is undone.
+   */
+  modifyUnlessRefused(
+    type: string,
+    id: string,
+    mutate: Mutation,
+    retryAfterConflict: () => Promise<boolean>,
+  ): Promise<ResourceJson | null | typeof REFUSED> {
     return this.perResource.run(`${type}/${id}`, async () => {
       for (let attempt = 0; ; attempt++) {
         const current = await this.rest.read(type, id);
@@ -76,16 +110,17 @@ export class VersionedWriter {
         );
         if (outcome.kind === 'updated') return outcome.resource;
         if (outcome.kind === 'created') {
-          // deleted between our read and our write: the PUT brought it back; undo that
-          await this.rest.delete(type, id);
+          // a server that lets a versioned PUT re-create a deleted resource: undo that
+          await this.deleteNow(type, id);
           return null;
         }
+        if (!(await retryAfterConflict())) return REFUSED;
         if (attempt >= this.maxRetries) {
           throw new ConflictError(
             `${type} ${id} kept changing; gave up after ${attempt + 1} attempts`,
           );
         }
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+        await backOff(attempt);
       }
     });
   }

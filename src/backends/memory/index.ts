@@ -141,7 +141,7 @@ export class MemoryStorage extends StorageWithRecordMethods implements Healthcar
   constructor(options: MemoryStorageOptions = {}) {
     super();
     this.models = options.models ?? defaultModels;
-    let links: MemoryLinkStore | undefined;
+    const links = new Map<string, MemoryLinkStore>();
     for (const model of [
       this.models.patient,
       this.models.provider,
@@ -149,7 +149,7 @@ export class MemoryStorage extends StorageWithRecordMethods implements Healthcar
     ]) {
       let modelLinks: MemoryLinkStore | undefined;
       const records = new MemoryRecordStore(model, (id) => modelLinks?.forget(id));
-      if (model.linkable) links = modelLinks = new MemoryLinkStore(records);
+      if (model.linkable) links.set(model.name, (modelLinks = new MemoryLinkStore(records)));
       this.stores.set(model.name, records);
     }
     Object.assign(this, storageMethods([...this.stores.values()], links));
