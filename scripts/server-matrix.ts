@@ -6,6 +6,8 @@
  *   postgres  two bundled HAPI nodes (tuned) on one PostgreSQL database
  *             (scripts/postgres.sh, a throw-away cluster), the production topology
  *   stock     the bundled HAPI with HAPI's own defaults (:contains off, search cache on)
+ *   tuned     the bundled HAPI as npm test's main run has it (for npm run test:servers)
+ *   helios    Helios FHIR Server 0.2.7 (scripts/helios.ts), for npm run test:servers
  *
  * TEST_SERVER_PROFILES (comma-separated) chooses them; the default is
  * DEFAULT_MATRIX_PROFILES (both).
@@ -15,11 +17,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
+import { startLocalFhirServer } from '../fhir-server/launcher/index.js';
 import { packageRoot } from '../src/shared/package-root.js';
+import { startHelios } from './helios.js';
 
-export type MatrixProfile = 'postgres' | 'stock';
-const KNOWN_PROFILES: readonly MatrixProfile[] = ['postgres', 'stock'];
+export type MatrixProfile = 'tuned' | 'postgres' | 'stock' | 'helios';
+/** `tuned` is npm test's main run; `helios` (another implementation, ~40 min to build) runs in `npm run test:servers`. */
+export const KNOWN_PROFILES: readonly MatrixProfile[] = ['tuned', 'postgres', 'stock', 'helios'];
 export const DEFAULT_MATRIX_PROFILES: readonly MatrixProfile[] = ['postgres', 'stock'];
 
 /** The server conformance suite: the test files run once per server profile. */
@@ -31,13 +35,17 @@ export const SERVER_SUITE = [
   'test/http/conformance-fhir.test.ts',
 ];
 /**
- * They install the unique link SearchParameters on their server, so they run
- * last against each server: the server's answers, then the races across processes.
+ * They install the unique link SearchParameters on their server (HAPI only), so they run
+ * last against each HAPI server: the server's answers, then the races across processes.
  */
 export const LINK_GUARANTEE_TESTS = [
   'test/integration/link-guarantee.test.ts',
   'test/integration/multi-process-races.test.ts',
 ];
+/** On another implementation: the suite without the bundled HAPI server's own smoke test. */
+export const OTHER_SERVER_SUITE = SERVER_SUITE.filter(
+  (f) => f !== 'test/integration/fhir-server.test.ts',
+);
 
 export function matrixProfiles(env: NodeJS.ProcessEnv = process.env): MatrixProfile[] {
   const raw = env.TEST_SERVER_PROFILES;
@@ -87,7 +95,7 @@ export async function runProfile(
   signal: AbortSignal,
 ): Promise<number> {
   const started = Date.now();
-  const servers: LocalFhirServer[] = [];
+  const servers: { baseUrl: string; stop(): Promise<void> }[] = [];
   const pgEnv: NodeJS.ProcessEnv = { ...process.env };
   let pgData: string | undefined;
   try {
@@ -118,21 +126,26 @@ export async function runProfile(
         );
       }
       env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_BASE_URL_2: servers[1]!.baseUrl };
+    } else if (profile === 'helios') {
+      const helios = await startHelios(process.env, serverLog);
+      servers.push(helios);
+      env = { FHIR_BASE_URL: helios.baseUrl, FHIR_SERVER_PROFILE: 'helios' };
     } else {
       servers.push(
         await startLocalFhirServer({
           database: 'h2-memory',
-          profile: 'stock',
+          profile,
           port: 0,
           output: 'ignore',
           signal,
           onProgress: serverLog,
         }),
       );
-      env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_SERVER_PROFILE: 'stock' };
+      env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_SERVER_PROFILE: profile };
     }
-    const suite = await run(SERVER_SUITE, env);
-    const links = await run(LINK_GUARANTEE_TESTS, env);
+    const hapi = profile !== 'helios';
+    const suite = await run(hapi ? SERVER_SUITE : OTHER_SERVER_SUITE, env);
+    const links = hapi ? await run(LINK_GUARANTEE_TESTS, env) : 0;
     progress(
       `${profile}: ${suite === 0 && links === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`,
     );
