@@ -1,7 +1,8 @@
 /**
  * What importing the package's entry points loads: the root entry
  * (`healthcare-fhir`) loads neither the facade's dependencies (express, pino,
- * swagger-ui-dist) nor the local-server launcher; `healthcare-fhir/http` does
+ * swagger-ui-dist) nor the local-server launcher, nor ajv (loaded when a
+ * FhirStorage first checks a mapping file); `healthcare-fhir/http` does
  * load Express (so the check can fail). Each import runs in a fresh node
  * process whose resolve hook records every module URL.
  */
@@ -15,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Every module URL resolved while importing `entry` (a path under the repository). */
+/** Every module URL resolved (or required) while importing `entry` (a path under the repository). */
 function modulesLoadedBy(entry: string): string[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entry-points-'));
   const log = path.join(dir, 'resolved.txt');
@@ -43,7 +44,13 @@ export async function resolve(specifier, context, next) {
       pathToFileURL(register).href,
       '--input-type=module',
       '-e',
-      `await import(${JSON.stringify(pathToFileURL(path.join(root, entry)).href)});`,
+      `await import(${JSON.stringify(pathToFileURL(path.join(root, entry)).href)});
+import { createRequire } from 'node:module';
+import { appendFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+// modules loaded through require() (createRequire) bypass the resolve hook: add them too
+const required = Object.keys(createRequire(${JSON.stringify(path.join(root, 'package.json'))}).cache);
+appendFileSync(${JSON.stringify(log)}, required.map((f) => pathToFileURL(f).href + '\\n').join(''));`,
     ],
     { cwd: root, encoding: 'utf8' },
   );
@@ -56,11 +63,16 @@ export async function resolve(specifier, context, next) {
 const facadeDependency = /\/node_modules\/(express|pino|swagger-ui-dist)\//;
 
 describe('package entry points', () => {
-  it('importing healthcare-fhir (src/index.ts) loads no express, pino, swagger-ui-dist or launcher module', () => {
+  it('importing healthcare-fhir (src/index.ts) loads no express, pino, swagger-ui-dist, ajv or launcher module', () => {
     const loaded = modulesLoadedBy('src/index.ts');
     assert.ok(loaded.some((url) => url.endsWith('/src/backends/fhir/fhir-storage.ts')));
     assert.deepEqual(
-      loaded.filter((url) => facadeDependency.test(url) || url.includes('/fhir-server/launcher/')),
+      loaded.filter(
+        (url) =>
+          facadeDependency.test(url) ||
+          /\/node_modules\/ajv\//.test(url) ||
+          url.includes('/fhir-server/launcher/'),
+      ),
       [],
     );
   });

@@ -83,7 +83,7 @@ describe('FhirStorage mappings', () => {
 
   const bad: [string, string | object, RegExp][] = [
     ['not JSON', '{ nope', /patient\.json: is not valid JSON/],
-    ['no fields', { resourceType: 'Patient' }, /patient\.json: fields: must be an object/],
+    ['no fields', { resourceType: 'Patient' }, /patient\.json: fields: is required/],
     [
       'bad resourceType',
       { ...patientJson, resourceType: 'patient' },
@@ -102,7 +102,7 @@ describe('FhirStorage mappings', () => {
     [
       'bad path',
       withField('location', { element: 'address[0.city', type: 'string' }),
-      /fields\.location\.element: unclosed \[/,
+      /fields\.location\.element: must be an element path .*\(got "address\[0\.city"\)/,
     ],
     [
       'empty path',

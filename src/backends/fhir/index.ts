@@ -9,7 +9,8 @@
  *   resource-mapping.ts  where a record becomes a resource and back
  *   created-date.ts      created_date's rules
  *   element-path.ts      element paths in resource JSON
- *   mapping-file.ts      loading and checking mapping files
+ *   mapping-file.ts      loading mapping files, checking them against their model
+ *   mapping-schema.ts    checking mapping files against mappings/mapping.schema.json (ajv, lazily)
  *   versioned-writes.ts  If-Match writes, retried on lost races
  *   links.ts             links as identifiers, one record per pair across processes
  *   link-uniqueness.ts   whether the server refuses a second holder (detected), or single-writer
