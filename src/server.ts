@@ -10,6 +10,8 @@
  * - `BODY_LIMIT` (default 1mb), `LOG_LEVEL` (default info)
  * - with the fhir backend: `MAPPINGS_DIR`, `FHIR_TIMEOUT_MS`, `FHIR_PAGE_SIZE`,
  *   `FHIR_SCOPE_TAG`, `FHIR_IDENTIFIER_SYSTEMS` (config/fhir-storage-env.ts)
+ * - `FHIR_AUTH` and its credentials, `FHIR_RETRY_MAX_ATTEMPTS`, `FHIR_RETRY_MAX_ELAPSED_MS`:
+ *   see config/fhir-connection-env.ts and the README's configuration table
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the
  * storage, stop the local HAPI server if this process started it.
@@ -29,6 +31,7 @@ import { parseApiTokens } from './http/auth.js';
 import { createApp } from './http/app.js';
 import { answerClientErrors } from './http/problem.js';
 import { onShutdownSignal } from './shared/shutdown-signals.js';
+import { readFhirConnectionEnv, type FhirConnectionConfig } from './config/fhir-connection-env.js';
 
 export interface ServerConfig {
   port: number;
@@ -39,6 +42,8 @@ export interface ServerConfig {
   fhirStorage: FhirStorageEnvOptions;
   apiTokens: string[];
   bodyLimit: string;
+  /** FHIR server credentials and retry budget (FHIR_AUTH…, FHIR_RETRY_…). */
+  fhirConnection?: FhirConnectionConfig;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -60,6 +65,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     fhirStorage: backend === 'fhir' ? fhirStorageOptionsFromEnv(env) : {},
     apiTokens: parseApiTokens(env.API_TOKENS),
     bodyLimit: env.BODY_LIMIT?.trim() || '1mb',
+    fhirConnection: readFhirConnectionEnv(env),
   };
 }
 
@@ -105,12 +111,23 @@ export async function startServer(
           'FHIR_BASE_URL is not set: set it to your FHIR server, or use `npm start`, which starts the bundled local HAPI FHIR server',
         );
       }
-      storage = new FhirStorage({ ...config.fhirStorage, baseUrl: config.fhirBaseUrl });
+      storage = new FhirStorage({
+        ...config.fhirStorage,
+        ...config.fhirConnection,
+        baseUrl: config.fhirBaseUrl,
+      });
     } catch (error) {
       await onClose();
       throw error;
     }
-    logger.info({ backend: 'fhir', fhirBaseUrl: config.fhirBaseUrl }, 'storage: FHIR server');
+    logger.info(
+      {
+        backend: 'fhir',
+        fhirBaseUrl: config.fhirBaseUrl,
+        fhirAuth: config.fhirConnection?.auth?.type ?? 'none',
+      },
+      'storage: FHIR server',
+    );
   }
 
   const app = createApp({

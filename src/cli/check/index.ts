@@ -1,0 +1,55 @@
+/**
+ * `healthcare-fhir check <base-url> [--model patient|provider] [lookup…]`:
+ * runs each section in order and prints its lines; the exit code is 1 when a
+ * section found a problem. Add a section by listing its module here.
+ */
+import { readFhirConnectionEnv } from '../../config/fhir-connection-env.js';
+import { parseBaseUrl } from '../../transport/http.js';
+import { authSection } from './auth-section.js';
+import type { CheckContext, CheckSection } from './section.js';
+
+export const checkSections: CheckSection[] = [authSection];
+
+export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckContext {
+  let model: CheckContext['model'] = 'patient';
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--model') {
+      const value = args[++i];
+      if (value !== 'patient' && value !== 'provider') {
+        throw new Error('--model must be patient or provider');
+      }
+      model = value;
+    } else positional.push(arg);
+  }
+  const [baseUrl, ...lookups] = positional;
+  if (!baseUrl)
+    throw new Error('usage: healthcare-fhir check <base-url> [--model patient|provider] [lookup…]');
+  return {
+    baseUrl: parseBaseUrl('check', baseUrl),
+    connection: readFhirConnectionEnv(env),
+    model,
+    lookups,
+  };
+}
+
+/** Runs every section, writing to `out`; resolves to the exit code. */
+export async function runCheck(
+  context: CheckContext,
+  out: (text: string) => void,
+  sections: CheckSection[] = checkSections,
+): Promise<number> {
+  let code = 0;
+  for (const section of sections) {
+    let result;
+    try {
+      result = await section.run(context);
+    } catch (error) {
+      result = { ok: false, lines: [`failed: ${(error as Error).message}`] };
+    }
+    out(`${section.title}\n${result.lines.map((l) => `  ${l}`).join('\n')}\n`);
+    if (!result.ok) code = 1;
+  }
+  return code;
+}

@@ -1,0 +1,27 @@
+/**
+ * What a section of `healthcare-fhir check` is: a title and a run that reports
+ * lines and whether all is well. Sections (auth, server profile, lookup plans…)
+ * live in their own modules and are listed in check/index.ts.
+ */
+import type { FhirConnectionConfig } from '../../config/fhir-connection-env.js';
+
+export interface CheckContext {
+  /** The FHIR server's base URL. */
+  baseUrl: string;
+  /** Credentials and retry budget from the environment. */
+  connection: FhirConnectionConfig;
+  /** `--model` (default patient). */
+  model: 'patient' | 'provider';
+  /** Lookup arguments as given on the command line. */
+  lookups: string[];
+}
+
+export interface CheckResult {
+  ok: boolean;
+  lines: string[];
+}
+
+export interface CheckSection {
+  title: string;
+  run(context: CheckContext): Promise<CheckResult>;
+}
