@@ -44,7 +44,7 @@ export interface FhirRestOptions {
   headers?: HeaderMap;
   /** Called before every request; its headers (e.g. `Authorization`) are added. */
   authorize?: () => Promise<HeaderMap> | HeaderMap;
-  /** Credentials for the FHIR server (bearer, basic, OAuth client credentials, SMART backend). */
+  /** Credentials for the FHIR server: bearer, basic, OAuth 2.0 client credentials or SMART Backend Services. */
   auth?: FhirAuthOptions;
   /** Retries of GET, DELETE and If-Match PUT on transient failures (default 5 attempts within 10 s); `false`: none. */
   retry?: RetryOptions | false;

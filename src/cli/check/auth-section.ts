@@ -3,14 +3,14 @@
  * (method, token endpoint and whether it was configured or discovered, a token
  * obtained now) and the retry budget. Never prints a secret or a token.
  */
-import { FhirClient } from '../../backends/fhir/client.js';
+import { FhirRestClient } from '../../backends/fhir/fhir-rest.js';
 import { TRANSIENT_STATUSES } from '../../transport/http.js';
 import type { CheckContext, CheckSection } from './section.js';
 
 export const authSection: CheckSection = {
   title: 'auth',
   async run(context: CheckContext) {
-    const client = new FhirClient({
+    const client = new FhirRestClient({
       baseUrl: context.baseUrl,
       auth: context.connection.auth,
       retry: context.connection.retry,
