@@ -46,8 +46,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Sent as JSON. */
   body?: unknown;
-  /** Sent as `application/x-www-form-urlencoded` (an OAuth token request); instead of `body`. */
-  form?: Record<string, string>;
+  /** Sent as `application/x-www-form-urlencoded` (an OAuth token request, a FHIR `_search`); instead of `body`. Pairs may repeat a name. */
+  form?: Record<string, string> | readonly (readonly [string, string])[];
   /** Content type of the body (default `application/json`). */
   contentType?: string;
   timeoutMs: number;
@@ -75,7 +75,12 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
   const headers: Record<string, string> = { ...request.headers };
   let payload: string | undefined;
   if (request.form !== undefined) {
-    payload = new URLSearchParams(request.form).toString();
+    const form = request.form;
+    payload = new URLSearchParams(
+      Array.isArray(form)
+        ? (form as readonly (readonly [string, string])[]).map(([k, v]): [string, string] => [k, v])
+        : (form as Record<string, string>),
+    ).toString();
     headers['content-type'] = 'application/x-www-form-urlencoded';
   } else if (request.body !== undefined) {
     payload = JSON.stringify(request.body);

@@ -406,6 +406,35 @@ describe('FhirStorage requests: deletes racing writes', () => {
   });
 });
 
+describe('FhirStorage requests: long searches', () => {
+  it('a search whose URL would pass 4 KB is POST [type]/_search with the same parameters as a form body', async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `id-${i}`);
+    let form = '';
+    let contentType = '';
+    nock(origin)
+      .post('/fhir/Patient/_search', (body: unknown) => {
+        form =
+          typeof body === 'string'
+            ? body
+            : new URLSearchParams(body as Record<string, string>).toString();
+        return true;
+      })
+      .reply(function (this: nock.ReplyFnContext) {
+        contentType = String(this.req.headers['content-type']);
+        return [200, bundle([patient('id-7')])];
+      });
+    const found = await storage().filterPatients(['id', C.IN, ids]);
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['id-7'],
+    );
+    assert.equal(contentType, 'application/x-www-form-urlencoded');
+    const params = new URLSearchParams(form);
+    assert.equal(params.get('_id'), ids.join(','));
+    assert.equal(params.get('_tag'), `${tag.system}|${tag.code}`);
+  });
+});
+
 describe('FhirStorage requests: lookups → search parameters', () => {
   const cases: [string, Lookup[], string][] = [
     ['no lookups', [], ''],
@@ -494,6 +523,34 @@ describe('FhirStorage requests: lookups → search parameters', () => {
         ['updated_date', C.LT, '2021-01-01'],
       ],
       '_lastUpdated=ge2019-12-31T23:59:59Z&_lastUpdated=le2021-01-01T00:00:01Z',
+    ],
+    [
+      'birth_date <= 9999-12-31: the widened bound is clamped to year 9999',
+      [['birth_date', C.LTE, '9999-12-31']],
+      'birthdate=le9999-12-31',
+    ],
+    [
+      'birth_date >= 0001-01-01: the widened bound is clamped to year 0001',
+      [['birth_date', C.GTE, '0001-01-01']],
+      'birthdate=ge0001-01-01',
+    ],
+    [
+      'updated_date past 9999 and before 0001 (zones): clamped instants',
+      [
+        ['updated_date', C.LTE, '9999-12-31T23:59:59-14:00'],
+        ['updated_date', C.GTE, '0001-01-01T00:00:00+14:00'],
+      ],
+      '_lastUpdated=ge0001-01-01T00:00:00Z&_lastUpdated=le9999-12-31T23:59:59Z',
+    ],
+    [
+      "name in with more than 50 values is the adapter's (hundreds of substring scans outlast reading)",
+      [['name', C.IN, Array.from({ length: 51 }, (_, i) => `N${i}`)]],
+      '',
+    ],
+    [
+      'repeated lookups are sent once; at most 8 :contains parameters',
+      Array.from({ length: 20 }, (_, i): Lookup => ['name', C.LIKE, `n${i % 10}`]),
+      Array.from({ length: 8 }, (_, i) => `name:contains=n${i}`).join('&'),
     ],
     ['id ==', [['id', C.EQUAL, 'p-1']], '_id=p-1'],
     ['id in drops non-ids', [['id', C.IN, ['p-1', '../x', 'p.2']]], '_id=p-1%2Cp.2'],

@@ -89,6 +89,8 @@ export type DeleteOutcome = 'deleted' | 'missing' | 'conflict';
 const FHIR_JSON = 'application/fhir+json';
 /** The most pages one search may return: a server that keeps answering `next` forever is broken. */
 const MAX_PAGES = 10_000;
+/** The longest search URL sent as a GET; longer searches are POSTed to `_search` (proxies and servers cap request lines at 4–8 KB). */
+const MAX_SEARCH_URL = 4096;
 
 export class FhirRestClient {
   readonly baseUrl: string;
@@ -125,13 +127,21 @@ export class FhirRestClient {
     url: string,
     extra: HeaderMap = {},
     body?: unknown,
-    { timeoutMs = this.timeoutMs, once = false }: { timeoutMs?: number; once?: boolean } = {},
+    {
+      timeoutMs = this.timeoutMs,
+      once = false,
+      form,
+    }: { timeoutMs?: number; once?: boolean; form?: HttpRequest['form'] } = {},
   ): Promise<HttpResponse<T>> {
     const custom = this.authorize ? await this.authorize() : {};
     const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...custom, ...extra };
+    // a search (GET, or POST _search with a form) changes nothing, so it may be repeated
     const idempotent =
       !once &&
-      (method === 'GET' || method === 'DELETE' || (method === 'PUT' && 'if-match' in extra));
+      (method === 'GET' ||
+        method === 'DELETE' ||
+        form !== undefined ||
+        (method === 'PUT' && 'if-match' in extra));
     const attempt = async (): Promise<HttpResponse<T>> => {
       const authorization = this.auth ? await this.auth.authorization() : undefined;
       const request = {
@@ -139,6 +149,7 @@ export class FhirRestClient {
         url,
         headers: authorization ? { ...headers, authorization } : headers,
         body,
+        form,
         contentType: FHIR_JSON,
         timeoutMs,
       };
@@ -227,6 +238,9 @@ export class FhirRestClient {
     params: readonly (readonly [string, string])[],
   ): Promise<ResourceJson[]> {
     let url: string | undefined = this.searchUrl(type, params);
+    // A long search goes as POST [type]/_search with a form body (FHIR allows both):
+    // servers refuse long request lines (HAPI's Jetty at about 8 KB).
+    const post = url.length > MAX_SEARCH_URL;
     const seen = new Set<string>();
     const visited = new Set<string>();
     const result: ResourceJson[] = [];
@@ -234,9 +248,19 @@ export class FhirRestClient {
       if (page >= MAX_PAGES) this.badResponse('GET', 200, `more than ${MAX_PAGES} pages`);
       visited.add(url);
       // no-cache: HAPI must run the search now, not answer from its search cache
-      const res: HttpResponse<FhirBundle> = await this.send<FhirBundle>('GET', url, {
-        'cache-control': 'no-cache',
-      });
+      const noCache = { 'cache-control': 'no-cache' };
+      const res: HttpResponse<FhirBundle> =
+        page === 0 && post
+          ? await this.send<FhirBundle>(
+              'POST',
+              `${this.resourceUrl(type)}/_search`,
+              noCache,
+              undefined,
+              {
+                form: params,
+              },
+            )
+          : await this.send<FhirBundle>('GET', url, noCache);
       if (res.status !== 200) this.badResponse('GET', res.status);
       const bundle = res.body;
       if (

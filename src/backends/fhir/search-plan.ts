@@ -79,6 +79,15 @@ const chunkSeparators = /[\s\\%_,|$*]+/u;
 const INDEXED_PREFIX = 200;
 
 /**
+ * Each `:contains` value is a substring scan on the server: hundreds OR-ed (an
+ * IN of 808 names) or AND-ed (111 LIKE lookups) take HAPI longer than reading
+ * the candidates (over 30 s), so a search carries at most this many parameters
+ * and values; the rest is left to the adapter (fewer filters: still a superset).
+ */
+const MAX_CONTAINS_VALUES = 50;
+const MAX_CONTAINS_PARAMS = 8;
+
+/**
  * The longest run of the value without whitespace or special characters: a
  * substring of the field, and (without whitespace) of one indexed name part.
  */
@@ -89,13 +98,18 @@ function longestChunk(value: string): string | undefined {
   return best === '' ? undefined : best;
 }
 
+/** The instants FHIR dates can express (years 0001–9999): a widened bound past them is clamped, still a superset. */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59Z');
+const clamp = (time: number): number => Math.min(Math.max(time, FIRST_INSTANT), LAST_INSTANT);
+
 function day(time: number): string {
-  return new Date(Math.floor(time / DAY) * DAY).toISOString().slice(0, 10);
+  return new Date(clamp(Math.floor(time / DAY) * DAY)).toISOString().slice(0, 10);
 }
 
 function second(time: number, round: 'down' | 'up'): string {
   const t = round === 'down' ? Math.floor(time / 1000) * 1000 : Math.ceil(time / 1000) * 1000;
-  return `${new Date(t).toISOString().slice(0, 19)}Z`;
+  return `${new Date(clamp(t)).toISOString().slice(0, 19)}Z`;
 }
 
 /** Bounds widened by a day (dates) or a second (datetimes): the server's rounding and time zones never hide a match. */
@@ -164,13 +178,16 @@ function stringPlan(
   if (!rule.string) return cannotNarrow;
   if (lookup.operands.length === 0) return noMatch;
   if (!containsWorks && rule.string === 'part') return cannotNarrow;
-  const chunks = lookup.operands.map((o) =>
-    !containsWorks
+  if (lookup.operands.length > MAX_CONTAINS_VALUES) return cannotNarrow;
+  // a part of a value is in every match too; no server searches by more than it indexes
+  const chunks = lookup.operands.map((o) => {
+    const chunk = !containsWorks
       ? leadingChunk(o.text)
       : longestChunk(
           rule.string === 'whole' ? [...o.text].slice(0, INDEXED_PREFIX).join('') : o.text,
-        ),
-  );
+        );
+    return chunk === undefined ? undefined : [...chunk].slice(0, INDEXED_PREFIX).join('');
+  });
   if (chunks.some((c) => c === undefined)) return cannotNarrow;
   return narrow({
     name: m.search!.param,
@@ -242,11 +259,33 @@ export function planSearch(
   support: SearchSupport,
 ): SearchPlan {
   const params: SearchParameter[] = [];
+  const sent = new Set<string>();
+  /** Per date parameter, the tightest bounds: servers take few per parameter (HAPI two on `_lastUpdated`). */
+  const bounds = new Map<string, { ge?: SearchParameter; le?: SearchParameter }>();
+  let substringScans = 0;
   for (const lookup of lookups) {
     const plan = planLookup(mapping, lookup, support);
     if (plan.kind === 'no-match') return plan;
-    if (plan.kind === 'narrow') params.push(...plan.params);
+    if (plan.kind !== 'narrow') continue;
+    for (const param of plan.params) {
+      if (param.prefix) {
+        // one value each, same format per parameter (years clamped to 4 digits): they compare as text
+        const b = bounds.get(param.name) ?? {};
+        const held = b[param.prefix]?.values[0];
+        const value = param.values[0]!;
+        if (held === undefined || (param.prefix === 'ge' ? value > held : value < held))
+          b[param.prefix] = param;
+        bounds.set(param.name, b);
+        continue;
+      }
+      const key = JSON.stringify(param);
+      if (sent.has(key)) continue;
+      if (param.modifier === 'contains' && ++substringScans > MAX_CONTAINS_PARAMS) continue;
+      sent.add(key);
+      params.push(param);
+    }
   }
+  for (const { ge, le } of bounds.values()) params.push(...(ge ? [ge] : []), ...(le ? [le] : []));
   return params.length > 0 ? { kind: 'narrow', params } : cannotNarrow;
 }
 
