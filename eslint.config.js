@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'data/', 'fhir-server/target/', 'node_modules/', 'clients/python/.venv/'] },
+  {
+    ignores: [
+      'dist/',
+      'data/',
+      'fhir-server/target/',
+      'node_modules/',
+      'clients/python/.venv/',
+      '.venv-tools/',
+      '.schemathesis/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
