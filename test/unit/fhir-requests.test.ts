@@ -570,8 +570,15 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       if (lookups.some(([field]) => field !== 'id')) {
         nock(origin).get('/fhir/metadata').reply(200, capability);
       }
-      for (const [, param] of query.matchAll(/([a-z-]+):contains/g))
-        containsProbe('Patient', param!);
+      // the storage probes :contains once per string parameter a lookup would use, sent or not
+      const probed = new Set([...query.matchAll(/([a-z-]+):contains/g)].map((m) => m[1]!));
+      if (
+        lookups.some(
+          ([field, op]) => field === 'name' && (op === C.EQUAL || op === C.IN || op === C.LIKE),
+        )
+      )
+        probed.add('name');
+      for (const param of probed) containsProbe('Patient', param);
       const seen = searchOnce('Patient');
       assert.deepEqual(await storage().filterPatients(...lookups), []);
       const scope = '_tag=urn:test:scope%7Crun-1&_count=200';
