@@ -1,35 +1,19 @@
 /**
- * The HTTP facade (contract §3): the storage API over HTTP, as an Express 5 app.
- * Validation comes from the library's one validation module; every error is
- * RFC 9457 problem+json; logs carry no patient data.
+ * The HTTP facade (contract §3) as an Express 5 app: mounts the one route
+ * declaration (`routes.ts`) behind request logging and bearer auth, answers
+ * every error as RFC 9457 problem+json; logs carry no patient data.
  */
-import express, {
-  type ErrorRequestHandler,
-  type Express,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
-import { comparisons } from '../api/comparisons.js';
-import { ValidationError, type ValidationIssue } from '../api/errors.js';
-import { parseKeyword } from '../api/filters.js';
-import { defaultModels, type ModelSpec, type Models } from '../api/models.js';
-import type { HealthcareStorage, Lookup, PatientLink } from '../api/types.js';
-import { validateLookups, validateRecordInput } from '../api/validation.js';
+import { defaultModels, type Models } from '../api/models.js';
+import type { HealthcareStorage } from '../api/types.js';
 import { bearerAuth } from './auth.js';
 import { docsRouter } from './docs.js';
 import { noteError, requestLogging, requestState, setRoute } from './logging.js';
-import { buildOpenApiDocument } from './openapi.js';
-import {
-  HttpProblem,
-  httpProblem,
-  problemFor,
-  problemTypes,
-  sendProblem,
-  type Problem,
-} from './problem.js';
-import { TimeoutError, withTimeout } from '../shared/timeout.js';
+import { openApiDocument } from './openapi.js';
+import { HttpProblem, httpProblem, problemFor, sendProblem } from './problem.js';
+import { checkEnvelope, checkQuery } from './request-shape.js';
+import { facadeApi, type RouteContext, type RouteSpec } from './routes.js';
 
 export interface CreateAppOptions {
   storage: HealthcareStorage;
@@ -43,136 +27,25 @@ export interface CreateAppOptions {
   readyTimeoutMs?: number;
 }
 
-type StoredRecord = Record<string, string | null>;
+/** Records the route pattern for the log first, so requests refused while their body is read are named too. */
+const namesRoute: RequestHandler = (req, res, next) => {
+  setRoute(req, res);
+  next();
+};
 
-/** One model's storage operations, so patients and providers share their routes. */
-interface RecordOps {
-  model: ModelSpec;
-  collection: 'patients' | 'providers';
-  get(id: string, source?: string): Promise<StoredRecord | null>;
-  create(data: StoredRecord): Promise<StoredRecord>;
-  update(id: string, data: StoredRecord): Promise<boolean>;
-  delete(id: string): Promise<boolean>;
-  filter(lookups: Lookup[]): Promise<StoredRecord[]>;
-}
-
-const searchParams = (req: Request): URLSearchParams =>
-  new URL(req.originalUrl, 'http://facade.invalid').searchParams;
-
-/** Rejects query parameters a route does not take, and repeated ones. */
-function singleQueryValues(req: Request, allowed: readonly string[]): Map<string, string> {
-  const params = searchParams(req);
-  const issues: ValidationIssue[] = [];
-  const values = new Map<string, string>();
-  for (const key of new Set(params.keys())) {
-    const all = params.getAll(key);
-    if (!allowed.includes(key)) {
-      issues.push({ field: key, message: 'is not a query parameter of this route' });
-    } else if (all.length > 1) {
-      issues.push({ field: key, message: 'is given more than once' });
-    } else {
-      values.set(key, all[0]!);
+/** A body of another type than `types` is 415, before anything is read; then it is parsed as JSON. */
+function jsonBody(limit: string | number, types: readonly string[]): RequestHandler[] {
+  const requireType: RequestHandler = (req, _res, next) => {
+    const length = req.headers['content-length'];
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    if (hasBody && !req.is([...types])) {
+      next(new HttpProblem(httpProblem(415, `The request body must be ${types.join(' or ')}.`)));
+      return;
     }
-  }
-  if (issues.length) throw new ValidationError(issues);
-  return values;
-}
-
-/** `name__like=Jo&name__in=A&name__in=B&status=A` → validated lookup triples; issues name the query key. */
-export function queryStringLookups(model: ModelSpec, params: URLSearchParams): Lookup[] {
-  const issues: ValidationIssue[] = [];
-  const lookups: Lookup[] = [];
-  const keys: string[] = [];
-  for (const key of new Set(params.keys())) {
-    const values = params.getAll(key);
-    let field: string;
-    let operator: Lookup[1];
-    try {
-      [field, operator] = parseKeyword(key);
-    } catch (error) {
-      if (error instanceof ValidationError) {
-        issues.push(...error.issues);
-        continue;
-      }
-      throw error;
-    }
-    if (operator !== comparisons.IN && values.length > 1) {
-      issues.push({
-        field: key,
-        message: 'is given more than once (only __in takes several values)',
-      });
-      continue;
-    }
-    lookups.push([field, operator, operator === comparisons.IN ? values : values[0]!]);
-    keys.push(key);
-  }
-  try {
-    validateLookups(model, lookups);
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    for (const issue of error.issues) {
-      const index = /^lookups\[(\d+)\]$/.exec(issue.field ?? '')?.[1];
-      issues.push({ ...issue, field: index === undefined ? issue.field : keys[Number(index)] });
-    }
-  }
-  if (issues.length) throw new ValidationError(issues);
-  return lookups;
-}
-
-/** The `lookups` of a `_search` body, validated. */
-function searchBodyLookups(model: ModelSpec, body: unknown): Lookup[] {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError(
-      'the search body must be a JSON object {"lookups": [[field, operator, value], ...]}',
-    );
-  }
-  const extra = Object.keys(body).filter((k) => k !== 'lookups');
-  if (extra.length) {
-    throw new ValidationError(
-      extra.map((field) => ({ field, message: 'is not a search parameter' })),
-    );
-  }
-  // No `lookups` is every record; a `lookups` that is not an array (null included) is an error.
-  const lookups = 'lookups' in body ? body.lookups : [];
-  if (!Array.isArray(lookups)) {
-    throw new ValidationError([
-      { field: 'lookups', message: 'must be an array of [field, operator, value]' },
-    ]);
-  }
-  validateLookups(model, lookups);
-  return lookups as Lookup[];
-}
-
-function linkBody(body: unknown): PatientLink {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError(
-      'a link must be a JSON object {"source_id": "...", "source_name": "..."}',
-    );
-  }
-  const issues: ValidationIssue[] = [];
-  const record = body as Record<string, unknown>;
-  for (const field of ['source_id', 'source_name']) {
-    if (typeof record[field] !== 'string')
-      issues.push({ field, message: 'is required and must be a string' });
-  }
-  for (const field of Object.keys(record)) {
-    if (field !== 'source_id' && field !== 'source_name') {
-      issues.push({ field, message: 'is not a field of a link' });
-    }
-  }
-  if (issues.length) throw new ValidationError(issues);
-  return { source_id: record.source_id as string, source_name: record.source_name as string };
-}
-
-const notFound = (detail: string): HttpProblem =>
-  new HttpProblem({ type: problemTypes.notFound, title: 'Not Found', status: 404, detail });
-
-/** Route handler: records the route pattern for the log, passes rejections to the error handler. */
-function handle(fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler {
-  return async (req, res) => {
-    setRoute(req, res);
-    await fn(req, res);
+    next();
   };
+  return [requireType, express.json({ limit, strict: false, type: [...types] })];
 }
 
 function methodNotAllowed(allowed: readonly string[]): RequestHandler {
@@ -191,162 +64,31 @@ function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   };
 }
 
-/** The media types a body route accepts: JSON; a PATCH also as a JSON merge patch (RFC 7396), which is what it does. */
-const jsonTypes = ['application/json'];
-const patchTypes = ['application/json', 'application/merge-patch+json'];
-
-/** A body of another type than `types` is 415, before anything is read. */
-function jsonBody(limit: string | number, types: string[]): RequestHandler[] {
-  const requireJson: RequestHandler = (req, _res, next) => {
-    const length = req.headers['content-length'];
-    const hasBody =
-      req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-    if (hasBody && !req.is(types)) {
-      next(new HttpProblem(httpProblem(415, `The request body must be ${types.join(' or ')}.`)));
-      return;
-    }
-    next();
-  };
-  return [requireJson, express.json({ limit, strict: false, type: types })];
-}
-
-interface BodyParsers {
-  json: RequestHandler[];
-  patch: RequestHandler[];
-}
-
-function recordRoutes(app: Express, ops: RecordOps, bodies: BodyParsers, isPatient: boolean): void {
-  const body = bodies.json;
-  const base = `/${ops.collection}`;
-  const what = ops.model.name === 'patient' ? 'The patient' : 'The provider';
-
-  app
-    .route(base)
-    .get(
-      handle(async (req, res) => {
-        const lookups = queryStringLookups(ops.model, searchParams(req));
-        res.json(await ops.filter(lookups));
-      }),
-    )
-    .post(
-      ...body,
-      handle(async (req, res) => {
-        singleQueryValues(req, []);
-        const data = validateRecordInput(ops.model, req.body, 'create');
-        const record = await ops.create(data);
-        res
-          .status(201)
-          .location(`${base}/${encodeURIComponent(record.id ?? '')}`)
-          .json(record);
-      }),
-    )
-    .all(methodNotAllowed(['GET', 'POST']));
-
-  app
-    .route(`${base}/_search`)
-    .post(
-      ...body,
-      handle(async (req, res) => {
-        singleQueryValues(req, []);
-        res.json(await ops.filter(searchBodyLookups(ops.model, req.body)));
-      }),
-    )
-    .all(methodNotAllowed(['POST']));
-
-  app
-    .route(`${base}/:id`)
-    .get(
-      handle(async (req, res) => {
-        const query = singleQueryValues(req, isPatient ? ['source'] : []);
-        const source = query.get('source');
-        const record = await ops.get(req.params.id as string, source);
-        if (!record) {
-          throw notFound(
-            source === undefined
-              ? `${what} does not exist.`
-              : 'No patient is linked to that source id and name.',
-          );
-        }
-        res.json(record);
-      }),
-    )
-    .patch(
-      ...bodies.patch,
-      handle(async (req, res) => {
-        singleQueryValues(req, []);
-        const id = req.params.id as string;
-        const data = validateRecordInput(ops.model, req.body, 'update');
-        if (!(await ops.update(id, data))) throw notFound(`${what} does not exist.`);
-        const record = await ops.get(id);
-        if (!record) throw notFound(`${what} does not exist.`);
-        res.json(record);
-      }),
-    )
-    .delete(
-      handle(async (req, res) => {
-        singleQueryValues(req, []);
-        if (!(await ops.delete(req.params.id as string))) throw notFound(`${what} does not exist.`);
-        res.status(204).end();
-      }),
-    )
-    .all(methodNotAllowed(['GET', 'PATCH', 'DELETE']));
-}
-
-function linkRoutes(app: Express, storage: HealthcareStorage, body: RequestHandler[]): void {
-  app
-    .route('/patients/:id/links')
-    .get(
-      handle(async (req, res) => {
-        singleQueryValues(req, []);
-        if (!storage.getPatientLinks) {
-          throw new HttpProblem(httpProblem(501, 'This storage backend cannot list links.'));
-        }
-        const links = await storage.getPatientLinks(req.params.id as string);
-        if (!links) throw notFound('The patient does not exist.');
-        res.json(links.map((l) => ({ source_id: l.source_id, source_name: l.source_name })));
-      }),
-    )
-    .post(
-      ...body,
-      handle(async (req, res) => {
-        singleQueryValues(req, []);
-        const id = req.params.id as string;
-        const link = linkBody(req.body);
-        if (await storage.linkPatient(id, link.source_id, link.source_name)) {
-          res
-            .status(201)
-            .location(`/patients/${encodeURIComponent(id)}/links`)
-            .json(link);
-          return;
-        }
-        // linkPatient is false both when the patient is missing and when the pair is taken.
-        if (!(await storage.getPatient(id))) throw notFound('The patient does not exist.');
-        throw new HttpProblem({
-          type: problemTypes.linkConflict,
-          title: 'Already linked',
-          status: 409,
-          detail: 'This (source_id, source_name) pair is already linked to a patient.',
-        });
-      }),
-    )
-    .delete(
-      handle(async (req, res) => {
-        const query = singleQueryValues(req, ['source_id', 'source_name']);
-        const issues: ValidationIssue[] = [];
-        for (const field of ['source_id', 'source_name']) {
-          if (!query.has(field)) issues.push({ field, message: 'is a required query parameter' });
-        }
-        if (issues.length) throw new ValidationError(issues);
-        const removed = await storage.unlinkPatient(
-          req.params.id as string,
-          query.get('source_id')!,
-          query.get('source_name')!,
+/** Mounts routes by path, in declaration order; other methods on a declared path are 405. */
+function mount(
+  app: Express,
+  routes: readonly RouteSpec[],
+  context: RouteContext,
+  limit: string | number,
+): void {
+  const byPath = new Map<string, RouteSpec[]>();
+  for (const route of routes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  for (const [path, declared] of byPath) {
+    const mounted = app.route(path.replace(/\{(\w+)\}/g, ':$1'));
+    for (const route of declared) {
+      const handler: RequestHandler = async (req, res) => {
+        const shape = checkQuery(route, req);
+        if (route.body?.envelope) checkEnvelope(route.body.envelope, req.body);
+        await route.handle(
+          { req, res, params: req.params as Record<string, string>, body: req.body, ...shape },
+          context,
         );
-        if (!removed) throw notFound('The patient does not exist or has no such link.');
-        res.status(204).end();
-      }),
-    )
-    .all(methodNotAllowed(['GET', 'POST', 'DELETE']));
+      };
+      const body = route.body ? jsonBody(limit, route.body.types) : [];
+      mounted[route.method](namesRoute, ...body, handler);
+    }
+    mounted.all(methodNotAllowed(declared.map((r) => r.method.toUpperCase())));
+  }
 }
 
 export function createApp(options: CreateAppOptions): Express {
@@ -354,53 +96,30 @@ export function createApp(options: CreateAppOptions): Express {
   const models: Models = storage.models ?? defaultModels;
   const tokens = [...(options.apiTokens ?? [])].filter((t) => t !== '');
   const logger = options.logger ?? pino({ name: 'healthcare-fhir' });
-  const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
-  const limit = options.bodyLimit ?? '1mb';
-  const bodies: BodyParsers = {
-    json: jsonBody(limit, jsonTypes),
-    patch: jsonBody(limit, patchTypes),
+  const api = facadeApi(Object.values(models));
+  const context: RouteContext = {
+    storage,
+    readyTimeoutMs: options.readyTimeoutMs ?? 2000,
+    openApiJson: JSON.stringify(openApiDocument(api, { bearerAuth: tokens.length > 0 })),
   };
-  const openapi = JSON.stringify(buildOpenApiDocument({ models, bearerAuth: tokens.length > 0 }));
+  const limit = options.bodyLimit ?? '1mb';
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLogging(logger));
-
-  app.get(
-    '/healthz',
-    handle((_req, res) => {
-      res.json({ status: 'ok' });
-    }),
+  mount(
+    app,
+    api.routes.filter((r) => r.public),
+    context,
+    limit,
   );
   if (tokens.length) app.use(bearerAuth(tokens, ['/healthz']));
-
-  app.get(
-    '/readyz',
-    handle(async (_req, res) => {
-      try {
-        if (storage.checkReady) await withTimeout(storage.checkReady(), readyTimeoutMs);
-      } catch (error) {
-        noteError(res, error);
-        const timedOut = error instanceof TimeoutError;
-        sendProblem(res, {
-          type: problemTypes.notReady,
-          title: 'Not ready',
-          status: 503,
-          detail: timedOut
-            ? `The storage (the FHIR server) did not answer the readiness check within ${readyTimeoutMs} ms.`
-            : 'The storage (the FHIR server) is not ready.',
-        });
-        return;
-      }
-      res.json({ status: 'ready' });
-    }),
-  );
-  app.get(
-    '/openapi.json',
-    handle((_req, res) => {
-      res.type('application/json').send(openapi);
-    }),
+  mount(
+    app,
+    api.routes.filter((r) => !r.public),
+    context,
+    limit,
   );
   app.use(
     '/docs',
@@ -410,28 +129,6 @@ export function createApp(options: CreateAppOptions): Express {
     },
     docsRouter(),
   );
-
-  const patients: RecordOps = {
-    model: models.patient,
-    collection: 'patients',
-    get: (id, source) => storage.getPatient(id, source),
-    create: (data) => storage.createPatient(data),
-    update: (id, data) => storage.updatePatient(id, data),
-    delete: (id) => storage.deletePatient(id),
-    filter: (lookups) => storage.filterPatients(...lookups),
-  };
-  const providers: RecordOps = {
-    model: models.provider,
-    collection: 'providers',
-    get: (id) => storage.getProvider(id),
-    create: (data) => storage.createProvider(data),
-    update: (id, data) => storage.updateProvider(id, data),
-    delete: (id) => storage.deleteProvider(id),
-    filter: (lookups) => storage.filterProviders(...lookups),
-  };
-  linkRoutes(app, storage, bodies.json);
-  recordRoutes(app, patients, bodies, true);
-  recordRoutes(app, providers, bodies, false);
 
   app.use((req, res) => {
     sendProblem(res, httpProblem(404, `There is no route for ${req.method} at this path.`));
@@ -443,7 +140,7 @@ export function createApp(options: CreateAppOptions): Express {
       req.socket.destroy();
       return;
     }
-    const problem: Problem = problemFor(error);
+    const problem = problemFor(error);
     if (problem.status === 500) {
       logger.error(
         { requestId: requestState(res).requestId, ...requestState(res).error },
