@@ -22,6 +22,8 @@ const nodeA = requireFhirBaseUrl();
 const nodeB = process.env.FHIR_BASE_URL_2?.trim().replace(/\/+$/, '');
 const nodes = nodeB && nodeB !== nodeA ? [nodeA, nodeB] : [nodeA];
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 50);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1)
+  throw new Error(`RACE_ROUNDS must be a positive integer, not ${process.env.RACE_ROUNDS}`);
 const RACERS = 20;
 const FACADES = 4;
 const KILL_ROUNDS = 6;
