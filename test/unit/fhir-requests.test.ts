@@ -676,6 +676,34 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     );
   });
 
+  it('pages: _cursor next links (absolute or relative to the base) without Bundle.total are followed to the end', async () => {
+    const seen: string[] = [];
+    nock(origin)
+      .get((uri) => uri.startsWith('/fhir/Patient?'))
+      .times(3)
+      .reply((uri) => {
+        seen.push(uri);
+        const page = (resources: unknown[], next?: string) => {
+          const b: Record<string, unknown> = bundle(resources, next);
+          delete b.total;
+          return [200, b] as [number, Record<string, unknown>];
+        };
+        if (!uri.includes('_cursor'))
+          return page([patient('1')], `${baseUrl}/Patient?_cursor=c1&_count=1`);
+        if (uri.includes('_cursor=c1')) return page([patient('2')], 'Patient?_cursor=c2&_count=1');
+        return page([patient('3')]);
+      });
+    const found = await storage({ pageSize: 1, scopeTag: undefined }).filterPatients();
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['1', '2', '3'],
+    );
+    assert.deepEqual(seen.slice(1), [
+      '/fhir/Patient?_cursor=c1&_count=1',
+      '/fhir/Patient?_cursor=c2&_count=1',
+    ]);
+  });
+
   it('pages: follows every next link below our base URL, each record once', async () => {
     const seen: string[] = [];
     nock(origin)
