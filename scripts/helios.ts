@@ -8,10 +8,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { freePort } from '../fhir-server/launcher/index.js';
 
 export const HELIOS_VERSION = '0.2.7';
 
@@ -60,17 +60,6 @@ function dataDirWithSearchParameters(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-helios-'));
   fs.copyFileSync(definitions, path.join(dir, 'search-parameters-r4.json'));
   return dir;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface HeliosServer {

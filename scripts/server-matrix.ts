@@ -14,10 +14,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startLocalFhirServer } from '../fhir-server/launcher/index.js';
+import { freePort, startLocalFhirServer } from '../fhir-server/launcher/index.js';
 import { packageRoot } from '../src/shared/package-root.js';
 import { startHelios } from './helios.js';
 
@@ -67,17 +66,6 @@ export function matrixProfiles(env: NodeJS.ProcessEnv = process.env): MatrixProf
 export type RunFiles = (files: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const progress = (m: string) => process.stderr.write(`[matrix] ${m}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function postgresScript(command: string, env: NodeJS.ProcessEnv): void {
   const res = spawnSync('bash', [path.join(packageRoot(), 'scripts', 'postgres.sh'), command], {

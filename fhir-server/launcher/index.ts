@@ -20,3 +20,4 @@ export {
   type PostgresConnection,
 } from './start.js';
 export { serverOptionsFromEnv } from './config.js';
+export { freePort } from './ports.js';

@@ -46,7 +46,8 @@ function canListen(port: number, host: string): Promise<boolean> {
   });
 }
 
-function freePort(host: string): Promise<number> {
+/** A port free on `host` now (default 127.0.0.1). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.unref();
