@@ -31,6 +31,7 @@ export const SERVER_SUITE = [
   'test/integration/fhir-server.test.ts',
   'test/integration/foreign-records.test.ts',
   'test/integration/server-support.test.ts',
+  'test/integration/check-plan.test.ts',
   'test/http/conformance-fhir.test.ts',
 ];
 /**

@@ -114,7 +114,7 @@ export async function explainLookups(
   const requests =
     plan.kind === 'no-match'
       ? []
-      : [`GET ${rest.searchUrl(type, scope.query(plan.kind === 'narrow' ? plan.params : []))}`];
+      : [rest.describeSearch(type, scope.query(plan.kind === 'narrow' ? plan.params : []))];
   const software = await capabilities.software();
   return {
     baseUrl: rest.baseUrl,

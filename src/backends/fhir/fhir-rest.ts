@@ -228,6 +228,14 @@ export class FhirRestClient {
     return `${this.resourceUrl(type)}${query ? `?${query}` : ''}`;
   }
 
+  /** The first request `search` sends, as one line: `GET <url>`, or `POST <url>/_search` and its form body. */
+  describeSearch(type: string, params: readonly (readonly [string, string])[]): string {
+    const url = this.searchUrl(type, params);
+    return url.length > MAX_SEARCH_URL
+      ? `POST ${this.resourceUrl(type)}/_search with the form body ${buildQuery(params)}`
+      : `GET ${url}`;
+  }
+
   /**
    * GET [base]/type?params, then every `next` page. Only resources of `type`
    * come back (included resources and OperationOutcomes are skipped; a match

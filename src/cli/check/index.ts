@@ -6,9 +6,10 @@
 import { readFhirConnectionEnv } from '../../config/fhir-connection-env.js';
 import { parseBaseUrl } from '../../transport/http.js';
 import { authSection } from './auth-section.js';
+import { planSection } from './plan-section.js';
 import type { CheckContext, CheckSection } from './section.js';
 
-export const checkSections: CheckSection[] = [authSection];
+export const checkSections: CheckSection[] = [authSection, planSection];
 
 export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckContext {
   let model: CheckContext['model'] = 'patient';
