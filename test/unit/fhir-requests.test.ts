@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { afterEach, before, after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import nock from 'nock';
+import { useStrictNock } from '../support/strict-nock.js';
 import {
   ConflictError,
   FhirStorage,
@@ -22,13 +23,7 @@ const baseUrl = `${origin}/fhir`;
 const tag = { system: 'urn:test:scope', code: 'run-1' };
 const createdUrl = 'https://healthcare-fhir.dev/fhir/StructureDefinition/created-date';
 
-before(() => nock.disableNetConnect());
-after(() => nock.enableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  assert.deepEqual(pending, [], 'every expected request was sent');
-});
+useStrictNock();
 
 function patient(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

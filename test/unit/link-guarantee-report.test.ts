@@ -4,8 +4,9 @@
  * `install`), and a server that cannot enforce it.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import nock from 'nock';
+import { useStrictNock } from '../support/strict-nock.js';
 import { FhirRestClient } from '../../src/backends/fhir/fhir-rest.js';
 import { linkSearchParameters } from '../../src/backends/fhir/link-guarantee.js';
 import { reportLinkGuarantee } from '../../src/backends/fhir/link-guarantee-report.js';
@@ -24,13 +25,7 @@ const spAnswers = (present: boolean, times = 1) => {
       .reply(present ? 200 : 404, present ? sp : { resourceType: 'OperationOutcome' });
 };
 
-before(() => nock.disableNetConnect());
-after(() => nock.enableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  assert.deepEqual(pending, [], 'every expected request was sent');
-});
+useStrictNock();
 
 describe('link guarantee report (check)', () => {
   it('HAPI with both SearchParameters: guaranteed, no warning', async () => {
