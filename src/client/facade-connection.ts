@@ -1,0 +1,170 @@
+/**
+ * Owns talking to a remote HTTP facade (contract §3): one request with the
+ * bearer token and deadline, through the package's one HTTP layer
+ * (`sendHttpRequest`), and turning the facade's answers (problem documents,
+ * statuses, bodies) into the library's results and errors.
+ */
+import {
+  APIError,
+  ConflictError,
+  StorageUnavailableError,
+  ValidationError,
+  type ValidationIssue,
+} from '../api/errors.js';
+import { problemTypes } from '../http/problem.js';
+import { isPlainObject } from '../shared/plain-object.js';
+import {
+  parseBaseUrl,
+  parseTimeout,
+  sendHttpRequest,
+  type HttpRequest,
+  type HttpResponse,
+} from '../transport/http.js';
+
+export interface HttpStorageOptions {
+  /** The facade's base URL, e.g. `http://localhost:3000`. */
+  baseUrl: string;
+  /** A bearer token of the facade's `API_TOKENS`. */
+  token?: string;
+  /** Per-request time limit (default 30000 ms). */
+  timeoutMs?: number;
+}
+
+interface ProblemBody {
+  type?: unknown;
+  title?: unknown;
+  detail?: unknown;
+  issues?: unknown;
+}
+
+/** The facade's answer is this kind of problem (a 404 may also be a wrong base URL, a 409 a write conflict). */
+export function isProblem(response: HttpResponse, type: string): boolean {
+  return isPlainObject(response.body) && response.body.type === type;
+}
+export const isMissing = (response: HttpResponse): boolean =>
+  response.status === 404 && isProblem(response, problemTypes.notFound);
+
+export class FacadeConnection {
+  private readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(options: HttpStorageOptions) {
+    this.baseUrl = parseBaseUrl('HttpStorage', options.baseUrl);
+    this.token = options.token;
+    this.timeoutMs = parseTimeout('HttpStorage', options.timeoutMs, 30_000);
+  }
+
+  async request<T>(
+    method: HttpRequest['method'],
+    path: string,
+    body?: unknown,
+  ): Promise<HttpResponse<T>> {
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+    };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    return sendHttpRequest<T>({
+      method,
+      url: `${this.baseUrl}${path}`,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
+  /**
+   * A request about one record: `null` when the facade answers that the record
+   * is missing, the response when its status is one of `ok`, else the failure.
+   */
+  async recordRequest(
+    method: HttpRequest['method'],
+    path: string,
+    ok: readonly number[],
+    body?: unknown,
+  ): Promise<HttpResponse | null> {
+    const response = await this.request(method, path, body);
+    if (isMissing(response)) return null;
+    if (!ok.includes(response.status)) throw this.failure(response, method);
+    return response;
+  }
+
+  /** The error for an answer the caller did not expect. */
+  failure(response: HttpResponse, method: string): Error {
+    const problem = (isPlainObject(response.body) ? response.body : {}) as ProblemBody;
+    const detail = typeof problem.detail === 'string' ? problem.detail : undefined;
+    const status = response.status;
+    switch (status) {
+      case 400: {
+        const issues = Array.isArray(problem.issues)
+          ? (problem.issues as unknown[]).filter(isPlainObject).map((i) => {
+              const issue: ValidationIssue = { message: String(i.message ?? 'invalid') };
+              if (typeof i.field === 'string') issue.field = i.field;
+              return issue;
+            })
+          : [];
+        return new ValidationError(
+          issues.length ? issues : (detail ?? 'the facade rejected the request'),
+        );
+      }
+      case 401:
+      case 403:
+        return new APIError(
+          `the facade refused the request (${status}): ${detail ?? 'check the bearer token'}`,
+        );
+      case 404:
+        return new APIError(
+          `the facade answered ${method} with 404 without naming a missing record: is ${this.baseUrl} the facade's base URL?`,
+        );
+      case 409:
+        return new ConflictError(detail ?? 'the facade reported a conflict');
+      case 413:
+      case 415:
+        return new APIError(`the facade rejected the request body (${status})`);
+      case 502:
+        return new StorageUnavailableError(
+          'bad-response',
+          detail ?? 'the storage gave a bad answer',
+          status,
+        );
+      case 503:
+        return new StorageUnavailableError(
+          'unreachable',
+          detail ?? 'the storage is unreachable',
+          status,
+        );
+      case 504:
+        return new StorageUnavailableError('timeout', detail ?? 'the storage timed out', status);
+      default:
+        return new StorageUnavailableError(
+          'bad-response',
+          `the facade answered ${method} with unexpected status ${status}`,
+          status,
+        );
+    }
+  }
+
+  /** The answer's body as a record, or a bad-response error. */
+  record<T>(response: HttpResponse, method: string): T {
+    if (!isPlainObject(response.body)) {
+      throw new StorageUnavailableError(
+        'bad-response',
+        `the facade answered ${method} without a record`,
+        response.status,
+      );
+    }
+    return response.body as T;
+  }
+
+  /** The answer's body as a list, or a bad-response error. */
+  list<T>(response: HttpResponse, method: string): T[] {
+    if (!Array.isArray(response.body)) {
+      throw new StorageUnavailableError(
+        'bad-response',
+        `the facade answered ${method} without a list`,
+        response.status,
+      );
+    }
+    return response.body as T[];
+  }
+}
