@@ -4,7 +4,11 @@
  * normalised, body as bytes), so dot segments and bad encodings reach the app.
  * `{patient}` in a path stands for a patient the corpus run created first.
  */
+import { randomBytes } from 'node:crypto';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+
+/** Link pairs are unique across the whole FHIR server (every scope), so this run's source ids carry a token. */
+const run = `-${randomBytes(3).toString('hex')}`;
 
 export interface HostileRequest {
   method: string;
@@ -170,9 +174,13 @@ function charactersGroup(): CorpusGroup {
       }
     }
     cases.push(
-      request('POST', '/patients/{patient}/links', json({ source_id: c, source_name: c })),
+      request(
+        'POST',
+        '/patients/{patient}/links',
+        json({ source_id: `${c}${run}`, source_name: c }),
+      ),
     );
-    cases.push(request('GET', `/patients/${q(c)}?source=${q(c)}`));
+    cases.push(request('GET', `/patients/${q(`${c}${run}`)}?source=${q(c)}`));
     cases.push(request('GET', '/patients/{patient}/links'));
   }
   return { name: 'FHIR-significant characters in every field and lookup', cases };
