@@ -1,4 +1,5 @@
 /** Shared helpers of the facade tests: an app on an ephemeral port, captured logs, fetch shortcuts. */
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
@@ -109,4 +110,52 @@ export function failingStorage(
     filterProviders: fail,
     ...(checkReady ? { checkReady } : {}),
   };
+}
+
+/** A request sent byte for byte: path as written, body as given. */
+export interface RawRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
+export interface RawAnswer {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+/** Sends the request exactly as written: node:http does not normalise dot segments as fetch does. */
+export function sendRaw(baseUrl: string, req: RawRequest, agent?: http.Agent): Promise<RawAnswer> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: req.method,
+        path: req.path,
+        agent,
+        headers: {
+          ...req.headers,
+          ...(req.body ? { 'content-length': String(req.body.length) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers['content-type'] ?? ''),
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(req.body);
+  });
 }

@@ -5,17 +5,14 @@
  * `{patient}` in a path stands for a patient the corpus run created first.
  */
 import { randomBytes } from 'node:crypto';
+import type { RawRequest } from './helpers.js';
+import { patientModel, providerModel } from '../../src/api/models.js';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 
 /** Link pairs are unique across the whole FHIR server (every scope), so this run's source ids carry a token. */
 const run = `-${randomBytes(3).toString('hex')}`;
 
-export interface HostileRequest {
-  method: string;
-  path: string;
-  headers?: Record<string, string>;
-  body?: Buffer;
-}
+export type HostileRequest = RawRequest;
 
 export interface CorpusGroup {
   name: string;
@@ -128,18 +125,8 @@ export const significantCharacters = [
 
 const q = encodeURIComponent;
 const stringFields = ['name', 'location'];
-const patientFields = [
-  'id',
-  'name',
-  'sex',
-  'birth_date',
-  'death_date',
-  'location',
-  'status',
-  'created_date',
-  'updated_date',
-];
-const providerFields = ['id', 'name', 'location', 'status', 'created_date', 'updated_date'];
+const patientFields = Object.keys(patientModel.fields);
+const providerFields = Object.keys(providerModel.fields);
 const suffixes = ['', '__exact', '__like', '__in', '__lt', '__lte', '__gt', '__gte'];
 const operators = ['==', '%', 'in', '<', '<=', '>', '>='];
 

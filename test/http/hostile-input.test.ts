@@ -11,51 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { FhirStorage } from '../../src/backends/fhir/index.js';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
-import { startApp, type RunningApp } from './helpers.js';
+import { sendRaw as send, startApp, type RawAnswer, type RunningApp } from './helpers.js';
 import { hostileCorpus, type HostileRequest } from './hostile-corpus.js';
 
-interface RawAnswer {
-  status: number;
-  contentType: string;
-  text: string;
-}
-
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-
-/** Sends the request exactly as written: node:http does not normalise dot segments as fetch does. */
-function send(baseUrl: string, req: HostileRequest): Promise<RawAnswer> {
-  const url = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const outgoing = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: req.method,
-        path: req.path,
-        agent,
-        headers: {
-          ...req.headers,
-          ...(req.body ? { 'content-length': String(req.body.length) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: String(res.headers['content-type'] ?? ''),
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(req.body);
-  });
-}
-
 const readConcurrency = 4;
 /** Searches and GETs change nothing, so they may run side by side. */
 const isRead = (req: HostileRequest): boolean =>
@@ -137,7 +96,11 @@ describe('hostile-input corpus against the facade on MemoryStorage and on FhirSt
       const check = async (req: HostileRequest): Promise<void> => {
         const [memory, onFhir] = await Promise.all(
           [memoryApp, fhirApp].map((app, i) =>
-            send(app.baseUrl, { ...req, path: req.path.replaceAll('{patient}', patientIds[i]!) }),
+            send(
+              app.baseUrl,
+              { ...req, path: req.path.replaceAll('{patient}', patientIds[i]!) },
+              agent,
+            ),
           ),
         );
         total++;

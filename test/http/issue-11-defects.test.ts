@@ -5,33 +5,27 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { FhirStorage } from '../../src/backends/fhir/index.js';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
-import { call, startApp, type RunningApp } from './helpers.js';
+import { call, sendRaw, startApp, type RunningApp } from './helpers.js';
 
 /** A request with its path sent as written (fetch would remove `%2e` dot segments before sending). */
-function rawStatus(baseUrl: string, method: string, path: string, body?: string): Promise<number> {
-  const url = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method,
-        path,
-        headers: body ? { 'content-type': 'application/json' } : {},
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+async function rawStatus(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<number> {
+  const headers: Record<string, string> = body ? { 'content-type': 'application/json' } : {};
+  const answer = await sendRaw(baseUrl, {
+    method,
+    path,
+    headers,
+    ...(body ? { body: Buffer.from(body) } : {}),
   });
+  return answer.status;
 }
 
 describe('issue 11 defects, on the real HAPI server', () => {
