@@ -1,5 +1,5 @@
 import type { ComparisonOperator } from './comparisons.js';
-import type { Models } from './models.js';
+import type { ModelSpec, Models } from './models.js';
 
 export type Sex = 'M' | 'F';
 export type Status = 'A' | 'I';
@@ -67,6 +67,8 @@ export interface HealthcareStorage {
 
   /** The models this backend stores (with any fields its configuration adds). */
   readonly models?: Models;
+  /** The models it stores beyond the contract's (its `extraModels` option); the facade serves each at `/<name>s`. */
+  readonly extraModels?: readonly ModelSpec[];
   /** The patient's links, or `null` when the patient does not exist. */
   getPatientLinks?(id: string): Promise<PatientLink[] | null>;
   /** Resolves when the backend can serve requests; rejects with the reason otherwise. */

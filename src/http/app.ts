@@ -96,7 +96,7 @@ export function createApp(options: CreateAppOptions): Express {
   const models: Models = storage.models ?? defaultModels;
   const tokens = [...(options.apiTokens ?? [])].filter((t) => t !== '');
   const logger = options.logger ?? pino({ name: 'healthcare-fhir' });
-  const api = facadeApi(Object.values(models));
+  const api = facadeApi([...Object.values(models), ...(storage.extraModels ?? [])]);
   const context: RouteContext = {
     storage,
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,

@@ -3,13 +3,15 @@
  * declaration (`routes.ts`): every route, parameter, body and response
  * documented here is the one the app mounts and checks.
  */
-import type { Models } from '../api/models.js';
+import type { ModelSpec, Models } from '../api/models.js';
 import { problemContentType } from './problem.js';
 import { facadeApi, type ErrorCode, type FacadeApi, type RouteSpec } from './routes.js';
 import { lookupParameters, ref, type Schema } from './schemas.js';
 
 export interface OpenApiOptions {
   models: Models;
+  /** Models served beyond the contract's (a storage's `extraModels`). */
+  extraModels?: readonly ModelSpec[];
   /** Document bearer authentication (when `API_TOKENS` is configured). */
   bearerAuth: boolean;
   /** `info.version`. */
@@ -147,5 +149,8 @@ export function openApiDocument(
 
 /** The document of the facade serving these models. */
 export function buildOpenApiDocument(options: OpenApiOptions): Record<string, unknown> {
-  return openApiDocument(facadeApi(Object.values(options.models)), options);
+  return openApiDocument(
+    facadeApi([...Object.values(options.models), ...(options.extraModels ?? [])]),
+    options,
+  );
 }

@@ -3,18 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ModelApi } from '../../src/api/client.js';
 import { APIError, ValidationError, comparisons as C } from '../../src/index.js';
-import { generatedModelFields, type ModelSpec } from '../../src/api/models.js';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
-
-const locationModel: ModelSpec = {
-  name: 'location',
-  fields: {
-    ...generatedModelFields,
-    name: { kind: 'string', required: true },
-    kind: { kind: 'string', enum: ['clinic', 'hospital'] },
-    opened: { kind: 'date' },
-  },
-};
+import { locationModel } from '../support/location-model.js';
 
 describe('a throwaway third model on the memory backend', () => {
   it('creates, gets, updates, filters and deletes locations from the model spec alone', async () => {

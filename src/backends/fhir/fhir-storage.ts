@@ -96,6 +96,7 @@ function checkLinkUniqueness(value: LinkUniquenessOption | undefined): LinkUniqu
 
 export class FhirStorage extends StorageWithRecordMethods implements HealthcareStorage {
   readonly models: Models;
+  readonly extraModels: readonly ModelSpec[];
   private readonly rest: FhirRestClient;
   private readonly stores = new Map<string, RecordStore>();
   private readonly explainParts = new Map<string, ExplainParts>();
@@ -155,6 +156,7 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
       patient: mappings.get('patient')!.model,
       provider: mappings.get('provider')!.model,
     };
+    this.extraModels = (options.extraModels ?? []).map((m) => mappings.get(m.name)!.model);
     Object.assign(this, storageMethods([...this.stores.values()], links));
   }
 

@@ -136,11 +136,13 @@ export interface MemoryStorageOptions {
 
 export class MemoryStorage extends StorageWithRecordMethods implements HealthcareStorage {
   readonly models: Models;
+  readonly extraModels: readonly ModelSpec[];
   private readonly stores = new Map<string, MemoryRecordStore>();
 
   constructor(options: MemoryStorageOptions = {}) {
     super();
     this.models = options.models ?? defaultModels;
+    this.extraModels = [...(options.extraModels ?? [])];
     const links = new Map<string, MemoryLinkStore>();
     for (const model of [
       this.models.patient,
