@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseCheckArgs, runCheck } from './check/index.js';
 
-const USAGE = 'usage: healthcare-fhir check <base-url> [--model patient|provider] [lookup…]';
+const USAGE =
+  'usage: healthcare-fhir check <base-url> [--model patient|provider] [--install] [lookup…]';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [command, ...args] = argv;

@@ -61,12 +61,14 @@ describe('hostile-input corpus against the facade on MemoryStorage and on FhirSt
   const patientIds: string[] = [];
 
   before(async () => {
+    const run = randomBytes(4).toString('hex');
     fhir = new FhirStorage({
       baseUrl: requireFhirBaseUrl(),
-      scopeTag: {
-        system: 'urn:healthcare-fhir:test',
-        code: `hostile-${randomBytes(4).toString('hex')}`,
-      },
+      scopeTag: { system: 'urn:healthcare-fhir:test', code: `hostile-${run}` },
+      // the corpus links fixed pairs (',' ',' …): link systems of this run only, so a server
+      // with the unique link guarantee (unique server-wide, not per scope) does not see
+      // the pairs of earlier runs
+      identifierSystemBase: `urn:healthcare-fhir:hostile-${run}:`,
       timeoutMs: 30_000,
     });
     memoryApp = await startApp({ storage: new MemoryStorage() });

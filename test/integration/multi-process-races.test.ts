@@ -14,6 +14,8 @@ import { FhirRestClient } from '../../src/backends/fhir/fhir-rest.js';
 import { reportLinkGuarantee } from '../../src/backends/fhir/link-guarantee-report.js';
 import { IdentifierSystems } from '../../src/backends/fhir/links.js';
 import { FhirStorage, HttpStorage, type HealthcareStorage } from '../../src/index.js';
+import { parseCheckArgs, runCheck } from '../../src/cli/check/index.js';
+import { linkGuaranteeSection } from '../../src/cli/check/link-guarantee-section.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
 import { startFacadeProcess, type FacadeProcess } from '../support/facade-process.js';
 import { installLinkGuaranteeOn } from '../support/link-guarantee-ready.js';
@@ -118,6 +120,20 @@ const countBy = (values: number[]) =>
 
 describe(`races across processes (${onNodes})`, () => {
   before(() => installLinkGuaranteeOn(nodes));
+
+  it('healthcare-fhir check --install: the links section says the server guarantees unique links', async () => {
+    let printed = '';
+    const code = await runCheck(
+      parseCheckArgs([nodeA, '--install'], {}),
+      (text) => (printed += text),
+      [linkGuaranteeSection],
+    );
+    assert.equal(code, 0);
+    assert.match(
+      printed,
+      /^Unique links across processes\n {2}unique links: guaranteed by the server/,
+    );
+  });
 
   it('check reports the unique link guarantee on every node once installed, without a warning', async () => {
     for (const node of nodes) {

@@ -1,22 +1,25 @@
 /**
- * `healthcare-fhir check <base-url> [--model patient|provider] [lookup…]`:
+ * `healthcare-fhir check <base-url> [--model patient|provider] [--install] [lookup…]`:
  * runs each section in order and prints its lines; the exit code is 1 when a
  * section found a problem. Add a section by listing its module here.
  */
 import { readFhirConnectionEnv } from '../../config/fhir-connection-env.js';
 import { parseBaseUrl } from '../../transport/http.js';
 import { authSection } from './auth-section.js';
+import { linkGuaranteeSection } from './link-guarantee-section.js';
 import { planSection } from './plan-section.js';
 import type { CheckContext, CheckSection } from './section.js';
 
-export const checkSections: CheckSection[] = [authSection, planSection];
+export const checkSections: CheckSection[] = [authSection, planSection, linkGuaranteeSection];
 
 export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckContext {
   let model: CheckContext['model'] = 'patient';
+  let install = false;
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--model') {
+    if (arg === '--install') install = true;
+    else if (arg === '--model') {
       const value = args[++i];
       if (value !== 'patient' && value !== 'provider') {
         throw new Error('--model must be patient or provider');
@@ -26,12 +29,15 @@ export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckCon
   }
   const [baseUrl, ...lookups] = positional;
   if (!baseUrl)
-    throw new Error('usage: healthcare-fhir check <base-url> [--model patient|provider] [lookup…]');
+    throw new Error(
+      'usage: healthcare-fhir check <base-url> [--model patient|provider] [--install] [lookup…]',
+    );
   return {
     baseUrl: parseBaseUrl('check', baseUrl),
     connection: readFhirConnectionEnv(env),
     model,
     lookups,
+    install,
   };
 }
 

@@ -14,6 +14,8 @@ export interface CheckContext {
   model: 'patient' | 'provider';
   /** Lookup arguments as given on the command line. */
   lookups: string[];
+  /** `--install`: install what the server lacks that we can install (the unique link guarantee). */
+  install: boolean;
 }
 
 export interface CheckResult {
