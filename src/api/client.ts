@@ -48,6 +48,11 @@ export class ModelApi<R, I> {
   async filter(filters: FilterKeywords = {}): Promise<R[]> {
     return (await this.store.filter(keywordsToLookups(filters))) as R[];
   }
+
+  /** The records `filter` returns, streamed: `for await (const p of api.patients.iter({ … }))`. */
+  iter(filters: FilterKeywords = {}): AsyncIterable<R> {
+    return this.store.iterate(keywordsToLookups(filters)) as AsyncIterable<R>;
+  }
 }
 
 /** A linkable model's client API: also link and unlink. */

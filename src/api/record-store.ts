@@ -5,12 +5,18 @@
  * named methods (`getPatient`, `createProvider`, …); `storesOf` turns any
  * `HealthcareStorage`, ours or a user's, back into stores.
  */
-import { validateSourcePair } from './validation.js';
+import { compareForStreaming, isAfterCursor, type RecordCursor } from './record-cursor.js';
+import { validateLookups, validateSourcePair } from './validation.js';
 import type { ModelSpec } from './models.js';
 import type { HealthcareStorage, Lookup, PatientLink } from './types.js';
 
 /** A record as stored: every model field, `null` when unset. */
 export type StoredRecord = Record<string, string | null>;
+
+export interface IterateOptions {
+  /** Resume after this cursor (records in streaming order, see record-cursor.ts). */
+  after?: RecordCursor;
+}
 
 /** One model in one backend. Methods validate their input (ValidationError) and return copies. */
 export interface RecordStore {
@@ -20,6 +26,20 @@ export interface RecordStore {
   update(id: string, data: unknown): Promise<boolean>;
   delete(id: string): Promise<boolean>;
   filter(lookups: readonly Lookup[]): Promise<StoredRecord[]>;
+  /**
+   * The records `filter` returns, one at a time in ascending `updated_date`,
+   * fetched lazily (a backend reads its next page when the caller gets there).
+   */
+  iterate(lookups: readonly Lookup[], options?: IterateOptions): AsyncIterable<StoredRecord>;
+}
+
+/** Every record of an iteration, in an array. */
+export async function collectRecords(
+  records: AsyncIterable<StoredRecord>,
+): Promise<StoredRecord[]> {
+  const all: StoredRecord[] = [];
+  for await (const record of records) all.push(record);
+  return all;
 }
 
 /** Links of a linkable model's records to identifiers in other systems. */
@@ -53,6 +73,8 @@ export type StorageRecordMethods = Required<
     | 'updateProvider'
     | 'deleteProvider'
     | 'filterProviders'
+    | 'iterPatients'
+    | 'iterProviders'
   >
 >;
 
@@ -81,6 +103,8 @@ export function storageMethods(
     methods[`update${name}`] = ((id: string, data: unknown) => store.update(id, data)) as AnyMethod;
     methods[`delete${name}`] = ((id: string) => store.delete(id)) as AnyMethod;
     methods[`filter${name}s`] = ((...lookups: Lookup[]) => store.filter(lookups)) as AnyMethod;
+    methods[`iter${name}s`] = ((...lookups: Lookup[]) =>
+      store.iterate(lookups)) as unknown as AnyMethod;
     if (linked) {
       methods[`link${name}`] = ((id: string, sourceId: string, sourceName: string) =>
         linked.link(id, sourceId, sourceName)) as AnyMethod;
@@ -94,6 +118,7 @@ export function storageMethods(
 
 /** A model's store over any storage's named methods (the inverse of `storageMethods`). */
 export function storeOf(storage: HealthcareStorage, model: ModelSpec): RecordStore {
+  const own = (storage as { store?: (name: string) => RecordStore }).store;
   const name = methodSuffix(model.name);
   const call = (method: string, ...args: unknown[]): Promise<never> => {
     const fn = (storage as unknown as Record<string, (...a: unknown[]) => Promise<never>>)[method];
@@ -101,6 +126,7 @@ export function storeOf(storage: HealthcareStorage, model: ModelSpec): RecordSto
       throw new TypeError(`this storage has no ${method}: it does not store ${model.name}s`);
     return fn.apply(storage, args);
   };
+  const iterate = (storage as unknown as Record<string, unknown>)[`iter${name}s`];
   return {
     model,
     get: (id) => call(`get${name}`, id),
@@ -108,6 +134,24 @@ export function storeOf(storage: HealthcareStorage, model: ModelSpec): RecordSto
     update: (id, data) => call(`update${name}`, id, data),
     delete: (id) => call(`delete${name}`, id),
     filter: (lookups) => call(`filter${name}s`, ...lookups),
+    iterate: async function* (lookups, options = {}) {
+      if (options.after && typeof own === 'function') {
+        // a backend of this package resumes from a cursor natively
+        yield* own.call(storage, model.name).iterate(lookups, options);
+        return;
+      }
+      if (typeof iterate === 'function' && !options.after) {
+        yield* (iterate as (...l: Lookup[]) => AsyncIterable<StoredRecord>).apply(storage, [
+          ...lookups,
+        ]);
+        return;
+      }
+      // a storage without iter…s (or a cursor it cannot take): its filter, in streaming order
+      validateLookups(model, lookups);
+      const records: StoredRecord[] = await call(`filter${name}s`, ...lookups);
+      for (const record of records.sort(compareForStreaming))
+        if (isAfterCursor(record, options.after)) yield record;
+    },
   };
 }
 

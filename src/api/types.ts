@@ -56,6 +56,12 @@ export interface HealthcareStorage {
   updatePatient(id: string, data: PatientInput): Promise<boolean>;
   deletePatient(id: string): Promise<boolean>;
   filterPatients(...lookups: Lookup[]): Promise<PatientRecord[]>;
+  /**
+   * The same records as `filterPatients`, streamed: pages are fetched as the
+   * loop reaches them, in ascending `updated_date`. Optional for storages
+   * written elsewhere; every backend of this package has it.
+   */
+  iterPatients?(...lookups: Lookup[]): AsyncIterable<PatientRecord>;
   linkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean>;
   unlinkPatient(id: string, sourceId: string, sourceName: string): Promise<boolean>;
 
@@ -64,6 +70,7 @@ export interface HealthcareStorage {
   updateProvider(id: string, data: ProviderInput): Promise<boolean>;
   deleteProvider(id: string): Promise<boolean>;
   filterProviders(...lookups: Lookup[]): Promise<ProviderRecord[]>;
+  iterProviders?(...lookups: Lookup[]): AsyncIterable<ProviderRecord>;
 
   /** The models this backend stores (with any fields its configuration adds). */
   readonly models?: Models;

@@ -16,10 +16,13 @@ import { isPlainObject } from '../shared/plain-object.js';
 import {
   parseBaseUrl,
   parseTimeout,
+  openHttpStream,
   sendHttpRequest,
   type HttpRequest,
   type HttpResponse,
 } from '../transport/http.js';
+
+const NDJSON = 'application/x-ndjson';
 
 export interface HttpStorageOptions {
   /** The facade's base URL, e.g. `http://localhost:3000`. */
@@ -55,22 +58,76 @@ export class FacadeConnection {
     this.timeoutMs = parseTimeout('HttpStorage', options.timeoutMs, 30_000);
   }
 
-  async request<T>(
+  private requestOf(
     method: HttpRequest['method'],
     path: string,
-    body?: unknown,
-  ): Promise<HttpResponse<T>> {
-    const headers: Record<string, string> = {
-      accept: 'application/json, application/problem+json',
-    };
+    body: unknown,
+    accept = 'application/json, application/problem+json',
+  ): HttpRequest {
+    const headers: Record<string, string> = { accept };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    return sendHttpRequest<T>({
+    return {
       method,
       url: `${this.baseUrl}${path}`,
       headers,
       ...(body !== undefined ? { body } : {}),
       timeoutMs: this.timeoutMs,
-    });
+    };
+  }
+
+  request<T>(
+    method: HttpRequest['method'],
+    path: string,
+    body?: unknown,
+  ): Promise<HttpResponse<T>> {
+    return sendHttpRequest<T>(this.requestOf(method, path, body));
+  }
+
+  /**
+   * A request answered with NDJSON: each record as its line arrives. An error
+   * answer is the failure it stands for; a stream the facade cut short (it
+   * does so when the storage fails mid-answer) rejects with
+   * `StorageUnavailableError`; it never ends as if complete.
+   */
+  async *records<T>(
+    method: HttpRequest['method'],
+    path: string,
+    body?: unknown,
+  ): AsyncGenerator<T> {
+    const stream = await openHttpStream(
+      this.requestOf(method, path, body, `${NDJSON}, application/problem+json`),
+    );
+    if (stream.status !== 200) {
+      const answer = { status: stream.status, headers: stream.headers, body: await stream.json() };
+      throw this.failure(answer, method);
+    }
+    try {
+      if (stream.headers.get('content-type')?.split(';')[0]?.trim() !== NDJSON) {
+        throw new StorageUnavailableError(
+          'bad-response',
+          `the facade answered ${method} without NDJSON`,
+          stream.status,
+        );
+      }
+      for await (const line of stream.lines()) {
+        if (line.trim() === '') continue;
+        let record: unknown;
+        try {
+          record = JSON.parse(line);
+        } catch {
+          record = undefined;
+        }
+        if (!isPlainObject(record))
+          throw new StorageUnavailableError(
+            'bad-response',
+            'the facade sent a line that is not a JSON record (a stream cut short?)',
+            stream.status,
+          );
+        yield record as T;
+      }
+    } finally {
+      await stream.cancel();
+    }
   }
 
   /**

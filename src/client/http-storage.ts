@@ -7,7 +7,10 @@
  * facade-connection.ts's.
  */
 import { defaultModels, type ModelSpec } from '../api/models.js';
+import { isAfterCursor } from '../api/record-cursor.js';
 import {
+  collectRecords,
+  type IterateOptions,
   storageMethods,
   StorageWithRecordMethods,
   type LinkStore,
@@ -84,15 +87,26 @@ class HttpRecordStore implements RecordStore {
     return (await this.facade.recordRequest('DELETE', this.path(id), [204, 200])) !== null;
   }
 
-  async filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
+  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
+    return collectRecords(this.iterate(lookups));
+  }
+
+  /** `POST …/_search` with `Accept: application/x-ndjson`: each record parsed as its line arrives. */
+  async *iterate(
+    lookups: readonly Lookup[],
+    options: IterateOptions = {},
+  ): AsyncGenerator<StoredRecord> {
     const body = {
       lookups: lookups.map((lookup) =>
         Array.isArray(lookup) ? lookup.map(serialiseLookupValue) : lookup,
       ),
     };
-    const response = await this.facade.request('POST', `${this.path()}/_search`, body);
-    if (response.status !== 200) throw this.facade.failure(response, 'POST');
-    return this.facade.list<StoredRecord>(response, 'POST');
+    for await (const record of this.facade.records<StoredRecord>(
+      'POST',
+      `${this.path()}/_search`,
+      body,
+    ))
+      if (isAfterCursor(record, options.after)) yield record;
   }
 }
 

@@ -14,6 +14,13 @@ import { TimeoutError, withTimeout } from '../shared/timeout.js';
 import { noteError } from './logging.js';
 import { HttpProblem, httpProblem, problemTypes, sendProblem } from './problem.js';
 import {
+  MAX_PAGE_LIMIT,
+  NDJSON,
+  parseListing,
+  sendRecordPage,
+  sendRecordStream,
+} from './record-stream.js';
+import {
   inputSchema,
   lookupSchema,
   nonBlank,
@@ -192,7 +199,64 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
   const links = (context: RouteContext) => linksOf(context.storage, model);
   const search = searchEnvelope(Name);
   const record = ref(Name);
-  const list = json({ type: 'array', items: record });
+  /** The 200 of a filter: the array (streamed), NDJSON, or a page with `limit` (record-stream.ts). */
+  const listing: Schema = {
+    description:
+      `The matching ${model.name}s. Without \`limit\`: a JSON array written as the records arrive ` +
+      '(with `Accept: application/x-ndjson`, one record per line). If the storage fails after the ' +
+      'first record was sent, the connection is cut before the end of the body (no closing `]` / ' +
+      'no last line), so a partial answer never parses as complete. With `limit`: one page ' +
+      '`{"items", "next"}`; records come in ascending updated_date.',
+    content: {
+      'application/json': {
+        schema: {
+          oneOf: [
+            { type: 'array', items: record },
+            {
+              type: 'object',
+              required: ['items', 'next'],
+              additionalProperties: false,
+              properties: {
+                items: { type: 'array', items: record },
+                next: {
+                  type: ['string', 'null'],
+                  description: 'The cursor of the next page; null on the last page.',
+                },
+              },
+            },
+          ],
+        },
+      },
+      [NDJSON]: { schema: record },
+    },
+  };
+  const listingQuery: QueryParameter[] = [
+    {
+      name: 'limit',
+      description: `Answer one page of at most this many records (1 to ${MAX_PAGE_LIMIT}) as {"items", "next"}.`,
+      schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT },
+    },
+    {
+      name: 'cursor',
+      description: 'The `next` of the previous page, unchanged (opaque). Needs `limit`.',
+      schema: { type: 'string' },
+    },
+  ];
+  /** Streams (or pages) the records matching `lookups`. */
+  const sendFiltered = async (
+    { req, res, query }: RouteCall,
+    context: RouteContext,
+    lookups: Lookup[],
+  ): Promise<void> => {
+    const asked = parseListing(query.get('limit'), query.get('cursor'));
+    if (asked.kind === 'page')
+      await sendRecordPage(
+        res,
+        store(context).iterate(lookups, asked.after ? { after: asked.after } : {}),
+        asked,
+      );
+    else await sendRecordStream(req, res, store(context).iterate(lookups));
+  };
   const schemas: Record<string, Schema> = {
     [Name]: recordSchema(model),
     [`${Name}Create`]: inputSchema(model, 'create'),
@@ -215,10 +279,12 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
         '`field=value` is EQUAL; `field__op=value` with op one of exact, like, in, lt, lte, gt, gte; ' +
         '`field__in` repeats once per value. Lookups are combined with AND.',
       lookups: model,
-      responses: { '200': { description: `The matching ${model.name}s.`, content: list } },
+      query: listingQuery,
+      responses: { '200': listing },
       errors: ['400'],
-      async handle({ res, keywordLookups: { lookups, keys } }, context) {
-        res.json(await namingQueryKeys(keys, () => store(context).filter(lookups)));
+      async handle(call, context) {
+        const { lookups, keys } = call.keywordLookups;
+        await namingQueryKeys(keys, () => sendFiltered(call, context, lookups));
       },
     },
     {
@@ -256,11 +322,12 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       tag,
       summary: `${tag} matching every lookup triple (all ${model.name}s when none).`,
       body: { types: jsonTypes, schema: `${Name}Search`, envelope: search },
-      responses: { '200': { description: `The matching ${model.name}s.`, content: list } },
+      query: listingQuery,
+      responses: { '200': listing },
       errors: ['400', '413', '415'],
-      async handle({ res, body }, context) {
-        const lookups = ((body as { lookups?: Lookup[] }).lookups ?? []) as Lookup[];
-        res.json(await store(context).filter(lookups));
+      async handle(call, context) {
+        const lookups = ((call.body as { lookups?: Lookup[] }).lookups ?? []) as Lookup[];
+        await sendFiltered(call, context, lookups);
       },
     },
     {

@@ -71,7 +71,8 @@ export function origin(url: string): string {
   }
 }
 
-export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
+/** Headers and payload of a request as fetch takes them. */
+function prepare(request: HttpRequest): { headers: Record<string, string>; payload?: string } {
   const headers: Record<string, string> = { ...request.headers };
   let payload: string | undefined;
   if (request.form !== undefined) {
@@ -86,51 +87,145 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
     payload = JSON.stringify(request.body);
     headers['content-type'] ??= request.contentType ?? 'application/json';
   }
+  return { headers, payload };
+}
+
+/** A failure of the far side (or of our deadline) as the typed error. */
+function transportFailure(
+  request: HttpRequest,
+  error: unknown,
+  timedOut: boolean,
+): StorageUnavailableError {
   const where = origin(request.url);
-  let response: Response;
-  let text: string;
-  // The deadline is ours, not only the fetch signal's: a body that stops
-  // streaming after the headers was seen to ignore the abort and hang until
-  // undici's own 300 s body timeout, so each step races the timer.
-  const controller = new AbortController();
+  if (timedOut) {
+    return new StorageUnavailableError(
+      'timeout',
+      `${where} did not answer ${request.method} within ${request.timeoutMs} ms`,
+      undefined,
+      { cause: error },
+    );
+  }
+  return new StorageUnavailableError(
+    'unreachable',
+    `${where} is unreachable (${request.method})`,
+    undefined,
+    { cause: error },
+  );
+}
+
+/** A response whose body is read as it arrives (`lines`), each read within the request's timeout. */
+export interface HttpStream {
+  status: number;
+  headers: Headers;
+  /** The body's lines (without line ends) as they arrive; a body cut short rejects. */
+  lines(): AsyncGenerator<string>;
+  /** The whole body as JSON (`undefined` when empty or not JSON): for an answer that is not a stream. */
+  json<T = unknown>(): Promise<T | undefined>;
+  /** Stops reading and releases the connection. */
+  cancel(): Promise<void>;
+}
+
+/** Races `step` against a fresh deadline of `timeoutMs`, aborting `controller` when it passes. */
+async function withinDeadline<T>(
+  step: Promise<T>,
+  controller: AbortController,
+  timeoutMs: number,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
       reject(new Error('deadline'));
-    }, request.timeoutMs);
+    }, timeoutMs);
   });
   try {
-    response = await Promise.race([
-      fetch(request.url, {
-        method: request.method,
-        headers,
-        body: payload,
-        signal: controller.signal,
-        redirect: 'error',
-      }),
-      deadline,
-    ]);
-    text = await Promise.race([response.text(), deadline]);
-  } catch (error) {
-    if (controller.signal.aborted) {
-      throw new StorageUnavailableError(
-        'timeout',
-        `${where} did not answer ${request.method} within ${request.timeoutMs} ms`,
-        undefined,
-        { cause: error },
-      );
-    }
-    throw new StorageUnavailableError(
-      'unreachable',
-      `${where} is unreachable (${request.method})`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
+    return await Promise.race([step, deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Sends a request and hands back the body as a stream: the headers must
+ * arrive within the timeout, and then each further piece of the body.
+ */
+export async function openHttpStream(request: HttpRequest): Promise<HttpStream> {
+  const { headers, payload } = prepare(request);
+  const controller = new AbortController();
+  const guard = <T>(step: Promise<T>): Promise<T> =>
+    withinDeadline(step, controller, request.timeoutMs).catch((error: unknown) => {
+      throw transportFailure(request, error, controller.signal.aborted);
+    });
+  const response = await guard(
+    fetch(request.url, {
+      method: request.method,
+      headers,
+      body: payload,
+      signal: controller.signal,
+      redirect: 'error',
+    }),
+  );
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const decoder = new TextDecoder();
+  return {
+    status: response.status,
+    headers: response.headers,
+    async *lines() {
+      let buffered = '';
+      reader = response.body?.getReader();
+      for (;;) {
+        const chunk = reader ? await guard(reader.read()) : { done: true as const };
+        if (chunk.done) break;
+        buffered += decoder.decode(chunk.value, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf('\n')) >= 0) {
+          yield buffered.slice(0, end);
+          buffered = buffered.slice(end + 1);
+        }
+      }
+      buffered += decoder.decode();
+      if (buffered !== '') yield buffered;
+    },
+    async json<T>() {
+      const text = await guard(response.text());
+      try {
+        return text.trim() === '' ? undefined : (JSON.parse(text) as T);
+      } catch {
+        return undefined;
+      }
+    },
+    async cancel() {
+      await (reader ?? response.body)?.cancel().catch(() => {});
+    },
+  };
+}
+
+export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
+  const { headers, payload } = prepare(request);
+  const where = origin(request.url);
+  // The deadline is ours, not only the fetch signal's: a body that stops
+  // streaming after the headers was seen to ignore the abort and hang until
+  // undici's own 300 s body timeout, so the whole exchange races the timer.
+  const controller = new AbortController();
+  let response: Response;
+  let text: string;
+  try {
+    [response, text] = await withinDeadline(
+      (async () => {
+        const answer = await fetch(request.url, {
+          method: request.method,
+          headers,
+          body: payload,
+          signal: controller.signal,
+          redirect: 'error',
+        });
+        return [answer, await answer.text()] as const;
+      })(),
+      controller,
+      request.timeoutMs,
+    );
+  } catch (error) {
+    throw transportFailure(request, error, controller.signal.aborted);
   }
   let body: T | undefined;
   if (text.trim() !== '') {

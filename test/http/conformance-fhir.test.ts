@@ -35,7 +35,10 @@ globalThis.fetch = async (input, init) => {
           status: copy.status,
           headers: copy.headers,
           text,
-          json: text ? JSON.parse(text) : undefined,
+          json:
+            text && !copy.headers.get('content-type')?.startsWith('application/x-ndjson')
+              ? JSON.parse(text)
+              : undefined,
         },
       })),
     );

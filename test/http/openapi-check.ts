@@ -62,12 +62,22 @@ export class OpenApiChecker {
     const validate = this.ajv.compile({
       $ref: `https://facade.test/openapi.json#${pointer}/content/${escape(mediaType)}/schema`,
     });
-    if (!validate(answer.json)) {
-      assert.fail(
-        `${method} ${template} ${status} body does not match its schema: ${(validate.errors ?? [])
-          .map((e) => `${e.instancePath || '(body)'} ${e.message} ${JSON.stringify(e.params)}`)
-          .join('; ')}`,
-      );
+    // NDJSON: the schema is each line's
+    const bodies =
+      mediaType === 'application/x-ndjson'
+        ? answer.text
+            .split('\n')
+            .filter((line) => line !== '')
+            .map((line) => JSON.parse(line) as unknown)
+        : [answer.json];
+    for (const body of bodies) {
+      if (!validate(body)) {
+        assert.fail(
+          `${method} ${template} ${status} body does not match its schema: ${(validate.errors ?? [])
+            .map((e) => `${e.instancePath || '(body)'} ${e.message} ${JSON.stringify(e.params)}`)
+            .join('; ')}`,
+        );
+      }
     }
   }
 }

@@ -111,9 +111,9 @@ describe('the OpenAPI document', () => {
         if (id === created.id) return { ...record, internal_note: 'x' };
         return record;
       },
-      filterPatients: async () => {
+      iterPatients: async function* () {
         const { sex: _sex, ...rest } = created;
-        return [rest];
+        yield rest;
       },
     });
     const app = await startApp({ storage });

@@ -576,7 +576,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       for (const param of probed) containsProbe('Patient', param);
       const seen = searchOnce('Patient');
       assert.deepEqual(await storage().filterPatients(...lookups), []);
-      const scope = '_tag=urn:test:scope%7Crun-1&_count=200';
+      const scope = '_tag=urn:test:scope%7Crun-1&_sort=_lastUpdated&_count=200';
       assert.deepEqual(seen, [`/fhir/Patient?${query ? `${query}&` : ''}${scope}`]);
     });
   }
@@ -647,8 +647,8 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     const second = searchOnce('Patient');
     await s.filterPatients(['sex', C.EQUAL, 'M'], ['name', C.LIKE, 'Jo']);
     await s.filterPatients(['birth_date', C.GT, '2000-01-01']);
-    assert.deepEqual(first, ['/fhir/Patient?name:contains=Jo&_count=5']);
-    assert.deepEqual(second, ['/fhir/Patient?_count=5']);
+    assert.deepEqual(first, ['/fhir/Patient?name:contains=Jo&_sort=_lastUpdated&_count=5']);
+    assert.deepEqual(second, ['/fhir/Patient?_sort=_lastUpdated&_count=5']);
   });
 
   it('candidates are checked exactly: case, accents, parts of names', async () => {
@@ -672,10 +672,11 @@ describe('FhirStorage requests: lookups → search parameters', () => {
   });
 
   it('pages: _cursor next links (absolute or relative to the base) without Bundle.total are followed to the end', async () => {
+    // every record has one time: the keyset reads that time on its own, through the server's links
     const seen: string[] = [];
     nock(origin)
       .get((uri) => uri.startsWith('/fhir/Patient?'))
-      .times(3)
+      .times(5)
       .reply((uri) => {
         seen.push(uri);
         const page = (resources: unknown[], next?: string) => {
@@ -683,6 +684,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
           delete b.total;
           return [200, b] as [number, Record<string, unknown>];
         };
+        if (uri.includes('_lastUpdated=gt')) return page([]);
         if (!uri.includes('_cursor'))
           return page([patient('1')], `${baseUrl}/Patient?_cursor=c1&_count=1`);
         if (uri.includes('_cursor=c1')) return page([patient('2')], 'Patient?_cursor=c2&_count=1');
@@ -693,47 +695,76 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       found.map((r) => r.id),
       ['1', '2', '3'],
     );
-    assert.deepEqual(seen.slice(1), [
+    assert.deepEqual(seen.slice(2, 4), [
       '/fhir/Patient?_cursor=c1&_count=1',
       '/fhir/Patient?_cursor=c2&_count=1',
     ]);
   });
 
-  it('pages: follows every next link below our base URL, each record once', async () => {
+  /** Answers each search by its query (after the path), recording the queries in order. */
+  function searchAnswers(answers: Record<string, unknown>): string[] {
     const seen: string[] = [];
     nock(origin)
       .get((uri) => uri.startsWith('/fhir/Patient?') || uri.startsWith('/fhir?'))
-      .times(3)
+      .times(Object.keys(answers).length)
       .reply((uri) => {
-        seen.push(uri);
-        if (uri.startsWith('/fhir/Patient'))
-          return [
-            200,
-            bundle(
-              [patient('1'), patient('2')],
-              `${baseUrl}?_getpages=abc&_getpagesoffset=2&_count=2`,
-            ),
-          ];
-        if (uri.includes('_getpagesoffset=2'))
-          return [
-            200,
-            bundle(
-              [patient('2'), patient('3')],
-              `${baseUrl}?_getpages=abc&_getpagesoffset=4&_count=2`,
-            ),
-          ];
-        return [200, bundle([patient('4')])];
+        const query = decodeURIComponent(uri.slice(uri.indexOf('?') + 1));
+        seen.push(query);
+        return query in answers ? [200, answers[query]] : [500, {}];
       });
+    return seen;
+  }
+  const at = (id: string, time: string) =>
+    patient(id, { meta: { versionId: '1', lastUpdated: `2026-01-02T03:04:0${time}+00:00` } });
+  const next = `${baseUrl}?_getpages=abc`;
+
+  it('pages by a _lastUpdated keyset: each page a new sorted search from the last time seen, each record once', async () => {
+    const seen = searchAnswers({
+      '_sort=_lastUpdated&_count=2': bundle([at('1', '1.000'), at('2', '2.000')], next),
+      '_lastUpdated=ge2026-01-02T03:04:02.000+00:00&_sort=_lastUpdated&_count=2': bundle(
+        [at('2', '2.000'), at('3', '3.000')],
+        next,
+      ),
+      '_lastUpdated=ge2026-01-02T03:04:03.000+00:00&_sort=_lastUpdated&_count=2': bundle([
+        at('4', '4.000'),
+      ]),
+    });
     const found = await storage({ pageSize: 2, scopeTag: undefined }).filterPatients();
     assert.deepEqual(
       found.map((r) => r.id),
       ['1', '2', '3', '4'],
     );
-    assert.deepEqual(seen, [
-      '/fhir/Patient?_count=2',
-      '/fhir?_getpages=abc&_getpagesoffset=2&_count=2',
-      '/fhir?_getpages=abc&_getpagesoffset=4&_count=2',
-    ]);
+    assert.equal(seen.length, 3);
+  });
+
+  it('a whole page of one time is read on its own (every page of it), then the keyset goes past it', async () => {
+    const time = '2026-01-02T03:04:01.000+00:00';
+    const seen = searchAnswers({
+      '_sort=_lastUpdated&_count=2': bundle([at('1', '1.000'), at('2', '1.000')], next),
+      [`_lastUpdated=${time}&_count=2`]: bundle(
+        [at('1', '1.000'), at('2', '1.000')],
+        `${next}&_getpagesoffset=2`,
+      ),
+      '_getpages=abc&_getpagesoffset=2': bundle([at('3', '1.000')]),
+      [`_lastUpdated=gt${time}&_sort=_lastUpdated&_count=2`]: bundle([at('4', '2.000')]),
+    });
+    const found = await storage({ pageSize: 2, scopeTag: undefined }).filterPatients();
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['1', '2', '3', '4'],
+    );
+    assert.equal(seen.length, 4);
+  });
+
+  it('a server that does not sort by _lastUpdated: its next links from the start instead, each record once', async () => {
+    const seen = searchAnswers({
+      '_sort=_lastUpdated&_count=2': bundle([at('2', '2.000'), at('1', '1.000')], next),
+      '_count=2': bundle([at('2', '2.000'), at('1', '1.000')], `${next}&_getpagesoffset=2`),
+      '_getpages=abc&_getpagesoffset=2': bundle([at('1', '1.000'), at('3', '0.000')]),
+    });
+    const found = await storage({ pageSize: 2, scopeTag: undefined }).filterPatients();
+    assert.deepEqual(found.map((r) => r.id).sort(), ['1', '2', '3']);
+    assert.equal(seen.length, 3);
   });
 });
 

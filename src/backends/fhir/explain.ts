@@ -114,7 +114,12 @@ export async function explainLookups(
   const requests =
     plan.kind === 'no-match'
       ? []
-      : [rest.describeSearch(type, scope.query(plan.kind === 'narrow' ? plan.params : []))];
+      : [
+          rest.describeSearch(
+            type,
+            scope.firstPageQuery(plan.kind === 'narrow' ? plan.params : []),
+          ),
+        ];
   const software = await capabilities.software();
   return {
     baseUrl: rest.baseUrl,

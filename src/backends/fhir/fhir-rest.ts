@@ -99,6 +99,7 @@ export class FhirRestClient {
   readonly auth?: FhirAuth;
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
+  private poweredBy?: string;
 
   constructor(options: FhirRestOptions) {
     this.baseUrl = parseBaseUrl('FhirStorage', options.baseUrl);
@@ -131,14 +132,21 @@ export class FhirRestClient {
       timeoutMs = this.timeoutMs,
       once = false,
       form,
-    }: { timeoutMs?: number; once?: boolean; form?: HttpRequest['form'] } = {},
+      resendable = false,
+    }: {
+      timeoutMs?: number;
+      once?: boolean;
+      form?: HttpRequest['form'];
+      resendable?: boolean;
+    } = {},
   ): Promise<HttpResponse<T>> {
     const custom = this.authorize ? await this.authorize() : {};
     const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...custom, ...extra };
     // a search (GET, or POST _search with a form) changes nothing, so it may be repeated
     const idempotent =
       !once &&
-      (method === 'GET' ||
+      (resendable ||
+        method === 'GET' ||
         method === 'DELETE' ||
         form !== undefined ||
         (method === 'PUT' && 'if-match' in extra));
@@ -157,9 +165,19 @@ export class FhirRestClient {
       if (res.status === 401 && authorization) this.auth?.invalidate(authorization);
       return res;
     };
-    const res = await attempt();
-    if (res.status === 401 && this.auth?.refreshable) return attempt();
+    let res = await attempt();
+    if (res.status === 401 && this.auth?.refreshable) res = await attempt();
+    this.poweredBy ??= res.headers.get('x-powered-by') ?? undefined;
     return res;
+  }
+
+  /**
+   * Whether searches may carry `_offset=0`: HAPI (known by its `X-Powered-By`
+   * on any answer so far) then answers a page with one bounded query instead
+   * of starting its search coordinator. Other servers may reject `_offset`.
+   */
+  get answersOffsetQueries(): boolean {
+    return /hapi/i.test(this.poweredBy ?? '');
   }
 
   private resourceUrl(type: string, id?: string): string {
@@ -237,63 +255,85 @@ export class FhirRestClient {
   }
 
   /**
-   * GET [base]/type?params, then every `next` page. Only resources of `type`
-   * come back (included resources and OperationOutcomes are skipped; a match
-   * of another type is a bad response), each id once.
+   * One search page: the first by its parameters (GET, or POST `_search`
+   * with a form body when the URL would be too long: servers refuse long
+   * request lines, HAPI's Jetty at about 8 KB), a later one by its `next`
+   * URL. Only resources of `type` come back (included resources and
+   * OperationOutcomes are skipped; a match of another type is a bad
+   * response), with the page's checked `next` link when there is more.
    */
+  async searchPage(
+    type: string,
+    page: { params: readonly (readonly [string, string])[] } | { url: string },
+    visited: Set<string> = new Set(),
+  ): Promise<{ resources: ResourceJson[]; next?: string }> {
+    const url = 'url' in page ? page.url : this.searchUrl(type, page.params);
+    visited.add(url);
+    // no-cache: HAPI must run the search now, not answer from its search cache
+    const noCache = { 'cache-control': 'no-cache' };
+    const res: HttpResponse<FhirBundle> =
+      'params' in page && url.length > MAX_SEARCH_URL
+        ? await this.send<FhirBundle>(
+            'POST',
+            `${this.resourceUrl(type)}/_search`,
+            noCache,
+            undefined,
+            {
+              form: page.params,
+            },
+          )
+        : await this.send<FhirBundle>('GET', url, noCache);
+    if (res.status !== 200) this.badResponse('GET', res.status);
+    const bundle = res.body;
+    if (
+      !bundle ||
+      bundle.resourceType !== 'Bundle' ||
+      (bundle.entry && !Array.isArray(bundle.entry))
+    ) {
+      this.badResponse('GET', res.status, 'a body that is not a Bundle');
+    }
+    const resources: ResourceJson[] = [];
+    for (const entry of bundle.entry ?? []) {
+      const resource = (isPlainObject(entry) ? entry.resource : undefined) as
+        ResourceJson | undefined;
+      if (entry?.search?.mode === 'include' || resource?.resourceType === 'OperationOutcome')
+        continue;
+      if (!isPlainObject(resource) || resource.resourceType !== type || !isFhirId(resource.id))
+        this.badResponse('GET', res.status, `a search match that is not a ${type}`);
+      resources.push(resource);
+    }
+    const next = Array.isArray(bundle.link)
+      ? bundle.link.find((l) => l?.relation === 'next')?.url
+      : undefined;
+    return next === undefined ? { resources } : { resources, next: this.nextPage(next, visited) };
+  }
+
+  /**
+   * A search, then every `next` page, one page at a time as it arrives;
+   * each id once (across the pages, and not in `seen`).
+   */
+  async *searchLinkedPages(
+    type: string,
+    params: readonly (readonly [string, string])[],
+    seen: Set<string> = new Set(),
+  ): AsyncGenerator<ResourceJson[]> {
+    const visited = new Set<string>();
+    let page: { params: typeof params } | { url: string } | undefined = { params };
+    for (let count = 0; page; count++) {
+      if (count >= MAX_PAGES) this.badResponse('GET', 200, `more than ${MAX_PAGES} pages`);
+      const { resources, next } = await this.searchPage(type, page, visited);
+      yield resources.filter((r) => !seen.has(r.id!) && seen.add(r.id!));
+      page = next === undefined ? undefined : { url: next };
+    }
+  }
+
+  /** Every match of a search, through every page (for small searches, e.g. of links). */
   async search(
     type: string,
     params: readonly (readonly [string, string])[],
   ): Promise<ResourceJson[]> {
-    let url: string | undefined = this.searchUrl(type, params);
-    // A long search goes as POST [type]/_search with a form body (FHIR allows both):
-    // servers refuse long request lines (HAPI's Jetty at about 8 KB).
-    const post = url.length > MAX_SEARCH_URL;
-    const seen = new Set<string>();
-    const visited = new Set<string>();
     const result: ResourceJson[] = [];
-    for (let page = 0; url; page++) {
-      if (page >= MAX_PAGES) this.badResponse('GET', 200, `more than ${MAX_PAGES} pages`);
-      visited.add(url);
-      // no-cache: HAPI must run the search now, not answer from its search cache
-      const noCache = { 'cache-control': 'no-cache' };
-      const res: HttpResponse<FhirBundle> =
-        page === 0 && post
-          ? await this.send<FhirBundle>(
-              'POST',
-              `${this.resourceUrl(type)}/_search`,
-              noCache,
-              undefined,
-              {
-                form: params,
-              },
-            )
-          : await this.send<FhirBundle>('GET', url, noCache);
-      if (res.status !== 200) this.badResponse('GET', res.status);
-      const bundle = res.body;
-      if (
-        !bundle ||
-        bundle.resourceType !== 'Bundle' ||
-        (bundle.entry && !Array.isArray(bundle.entry))
-      ) {
-        this.badResponse('GET', res.status, 'a body that is not a Bundle');
-      }
-      for (const entry of bundle.entry ?? []) {
-        const resource = (isPlainObject(entry) ? entry.resource : undefined) as
-          ResourceJson | undefined;
-        if (entry?.search?.mode === 'include' || resource?.resourceType === 'OperationOutcome')
-          continue;
-        if (!isPlainObject(resource) || resource.resourceType !== type || !isFhirId(resource.id))
-          this.badResponse('GET', res.status, `a search match that is not a ${type}`);
-        if (seen.has(resource.id)) continue;
-        seen.add(resource.id);
-        result.push(resource);
-      }
-      const next = Array.isArray(bundle.link)
-        ? bundle.link.find((l) => l?.relation === 'next')?.url
-        : undefined;
-      url = next === undefined ? undefined : this.nextPage(next, visited);
-    }
+    for await (const page of this.searchLinkedPages(type, params)) result.push(...page);
     return result;
   }
 
@@ -327,6 +367,41 @@ export class FhirRestClient {
     }
     if (visited.has(href)) this.badResponse('GET', 200, 'a next link to a page already read');
     return href;
+  }
+
+  /**
+   * POST [base] with a `batch` (or `transaction`) Bundle of the given
+   * entries: each entry's answer (`response.status` such as `201 Created`),
+   * in order. A refused transaction is a `BadStorageResponseError` with its
+   * status. `resendable`: every entry is idempotent (PUTs to fixed ids,
+   * GETs), so a lost answer may be sent again.
+   */
+  async batch(
+    entries: readonly { request: { method: string; url: string }; resource?: ResourceJson }[],
+    resendable: boolean,
+    type: 'batch' | 'transaction' = 'batch',
+  ): Promise<{ status: string; outcome?: unknown }[]> {
+    const bundle = { resourceType: 'Bundle', type, entry: entries };
+    const res = await this.send<FhirBundle>(
+      'POST',
+      this.baseUrl,
+      { prefer: 'return=minimal' },
+      bundle,
+      // a Bundle is many writes: HAPI takes seconds for a few hundred on a busy machine
+      { resendable, timeoutMs: Math.max(this.timeoutMs, 120_000) },
+    );
+    if (res.status !== 200) this.badResponse('POST', res.status, `a refused ${type}`);
+    const answers = res.body?.entry;
+    if (
+      res.body?.resourceType !== 'Bundle' ||
+      !Array.isArray(answers) ||
+      answers.length !== entries.length
+    )
+      this.badResponse('POST', res.status, 'a body that is not the batch-response Bundle');
+    return answers.map((entry) => ({
+      status: String(entry?.response?.status ?? ''),
+      outcome: entry?.response?.outcome,
+    }));
   }
 
   /** POST [base]/type: the created resource as the server stored it. */

@@ -8,7 +8,13 @@ import { ConflictError, StorageUnavailableError } from '../../api/errors.js';
 import { matchesAll } from '../../api/matching.js';
 import type { ModelSpec } from '../../api/models.js';
 import { withDefaults } from '../../api/records.js';
-import type { RecordStore, StoredRecord } from '../../api/record-store.js';
+import { isAfterCursor } from '../../api/record-cursor.js';
+import {
+  collectRecords,
+  type IterateOptions,
+  type RecordStore,
+  type StoredRecord,
+} from '../../api/record-store.js';
 import type { Lookup } from '../../api/types.js';
 import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
 import type { ServerCapabilities } from './capabilities.js';
@@ -41,7 +47,8 @@ export class FhirRecordStore implements RecordStore {
     return resource ? toRecord(this.mapping, resource) : null;
   }
 
-  async create(data: unknown): Promise<StoredRecord> {
+  /** The resource a create writes for `data` (validated: ValidationError). */
+  newResource(data: unknown): { resource: ResourceJson; stampedAt: string } {
     const values = withDefaults(this.model, validateRecordInput(this.model, data, 'create'));
     const resource: ResourceJson = { resourceType: this.type };
     this.scope.tagResource(resource);
@@ -50,7 +57,42 @@ export class FhirRecordStore implements RecordStore {
       resource,
       Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null)),
     );
-    const stampedAt = stampCreated(this.mapping, resource);
+    return { resource, stampedAt: stampCreated(this.mapping, resource) };
+  }
+
+  /**
+   * Writes new records by id in one `batch` Bundle (bulk import): ids that
+   * already exist are left alone (a resumed import), the rest are PUT to that
+   * id. One search and one batch per call. Per row: 'written', 'exists', or the
+   * reason it failed.
+   */
+  async putNew(rows: readonly { id: string; data: unknown }[]): Promise<string[]> {
+    const existing = new Set(
+      (await this.scope.search(this.type, [{ name: '_id', values: rows.map((r) => r.id) }])).map(
+        (r) => r.id,
+      ),
+    );
+    const fresh = rows.filter((r) => !existing.has(r.id));
+    const answers = fresh.length
+      ? await this.rest.batch(
+          fresh.map(({ id, data }) => ({
+            request: { method: 'PUT', url: `${this.type}/${id}` },
+            resource: { ...this.newResource(data).resource, id },
+          })),
+          true,
+        )
+      : [];
+    const byId = new Map(fresh.map((r, i) => [r.id, answers[i]!]));
+    return rows.map(({ id }) => {
+      if (existing.has(id)) return 'exists';
+      const status = byId.get(id)!.status;
+      if (/^20[01]/.test(status)) return 'written';
+      return `the server answered ${status || 'nothing'}`;
+    });
+  }
+
+  async create(data: unknown): Promise<StoredRecord> {
+    const { resource, stampedAt } = this.newResource(data);
     let stored = await this.rest.create(this.type, resource);
     const fix = fixAfterCreate(this.mapping, stored, stampedAt);
     if (fix) {
@@ -87,16 +129,29 @@ export class FhirRecordStore implements RecordStore {
     return this.writer.delete(this.type, key);
   }
 
-  async filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
+  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
+    return collectRecords(this.iterate(lookups));
+  }
+
+  /** Pages fetched one at a time as the caller reads; each page's candidates checked exactly as it arrives. */
+  async *iterate(
+    lookups: readonly Lookup[],
+    options: IterateOptions = {},
+  ): AsyncGenerator<StoredRecord> {
     const normalized = validateLookups(this.model, lookups);
     const support = normalized.some((l) => l.field !== 'id')
       ? await this.capabilities.searchSupport(this.type, stringParams(this.mapping, normalized))
       : { params: new Set<string>(), contains: new Set<string>() };
     const plan = planSearch(this.mapping, normalized, support);
-    if (plan.kind === 'no-match') return [];
-    const resources = await this.scope.search(this.type, plan.kind === 'narrow' ? plan.params : []);
-    return resources
-      .map((resource) => toRecord(this.mapping, resource))
-      .filter((record) => matchesAll(record, normalized));
+    if (plan.kind === 'no-match') return;
+    const pages = this.scope.pages(this.type, plan.kind === 'narrow' ? plan.params : [], {
+      start: options.after,
+    });
+    for await (const page of pages) {
+      for (const resource of page) {
+        const record = toRecord(this.mapping, resource);
+        if (matchesAll(record, normalized) && isAfterCursor(record, options.after)) yield record;
+      }
+    }
   }
 }

@@ -2,7 +2,9 @@
  * Owns the scope tag (`FHIR_SCOPE_TAG`): written on every resource we write,
  * and required by every search we send, which also pages by `_count`.
  */
+import type { RecordCursor } from '../../api/record-cursor.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+import { firstKeysetQuery, keysetPages } from './keyset-pages.js';
 import { queryPairs, type SearchParameter } from './search-plan.js';
 
 export interface ScopeTag {
@@ -25,11 +27,32 @@ export class Scope {
     if (!tags.some((t) => t.system === tag.system && t.code === tag.code)) tags.push({ ...tag });
   }
 
-  /** The query of a search for the parameters: theirs, the scope tag, `_count`. */
-  query(params: readonly SearchParameter[]): [string, string][] {
+  private scoped(params: readonly SearchParameter[]): [string, string][] {
     const scoped: SearchParameter[] = [...params];
     if (this.tag) scoped.push({ name: '_tag', system: this.tag.system, values: [this.tag.code] });
-    return [...queryPairs(scoped), ['_count', String(this.pageSize)]];
+    return queryPairs(scoped);
+  }
+
+  /** The query of a search for the parameters: theirs, the scope tag, `_count`. */
+  query(params: readonly SearchParameter[]): [string, string][] {
+    return [...this.scoped(params), ['_count', String(this.pageSize)]];
+  }
+
+  /** The query of a filter's first page (keyset-paged, see keyset-pages.ts). */
+  firstPageQuery(params: readonly SearchParameter[]): [string, string][] {
+    return firstKeysetQuery(this.rest, this.scoped(params), this.pageSize);
+  }
+
+  /** Every match, a page at a time in ascending `_lastUpdated` (keyset-paged, see keyset-pages.ts). */
+  pages(
+    type: string,
+    params: readonly SearchParameter[],
+    options: { start?: RecordCursor },
+  ): AsyncGenerator<ResourceJson[]> {
+    return keysetPages(this.rest, type, this.scoped(params), {
+      pageSize: this.pageSize,
+      ...options,
+    });
   }
 
   /** Every resource of `type` matching the parameters and the scope tag, through every page. */

@@ -7,8 +7,11 @@
 import { defaultModels, type ModelSpec, type Models } from '../../api/models.js';
 import { matchesAll } from '../../api/matching.js';
 import { completeRecord, nextTimestamp, withDefaults } from '../../api/records.js';
+import { compareForStreaming, isAfterCursor } from '../../api/record-cursor.js';
 import {
+  collectRecords,
   storageMethods,
+  type IterateOptions,
   StorageWithRecordMethods,
   type LinkStore,
   type RecordStore,
@@ -73,11 +76,20 @@ class MemoryRecordStore implements RecordStore {
     return true;
   }
 
-  async filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
+  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
+    return collectRecords(this.iterate(lookups));
+  }
+
+  async *iterate(
+    lookups: readonly Lookup[],
+    options: IterateOptions = {},
+  ): AsyncGenerator<StoredRecord> {
     const normalized = validateLookups(this.model, lookups);
-    return [...this.records.values()]
-      .filter((record) => matchesAll(record, normalized))
-      .map((record) => ({ ...record }));
+    const ordered = [...this.records.values()].sort(compareForStreaming);
+    for (const record of ordered) {
+      if (matchesAll(record, normalized) && isAfterCursor(record, options.after))
+        yield { ...record };
+    }
   }
 }
 
