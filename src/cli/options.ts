@@ -1,0 +1,77 @@
+/**
+ * Owns what every subcommand shares: its arguments (`--name value`, flags,
+ * positionals) and the storage it works on, configured by the environment
+ * like the facade (`FHIR_BASE_URL`, `FHIR_SCOPE_TAG`, `FHIR_PAGE_SIZE`).
+ */
+import { FhirStorage } from '../backends/fhir/index.js';
+import type { ModelSpec } from '../api/models.js';
+
+/** A usage error: the message says what to change; exit status 2. */
+export class CliError extends Error {}
+
+export interface ParsedArgs {
+  positionals: string[];
+  options: Map<string, string[]>;
+}
+
+/** `--name value` (repeatable) and `--name=value`; everything else is positional. */
+export function parseArgs(args: readonly string[], known: readonly string[]): ParsedArgs {
+  const positionals: string[] = [];
+  const options = new Map<string, string[]>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (!known.includes(name))
+      throw new CliError(
+        `unknown option --${name} (options: ${known.map((k) => `--${k}`).join(', ')})`,
+      );
+    const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new CliError(`--${name} needs a value`);
+    options.set(name, [...(options.get(name) ?? []), value]);
+  }
+  return { positionals, options };
+}
+
+/** The one value of `--name`, or `fallback`. */
+export function single(parsed: ParsedArgs, name: string, fallback?: string): string | undefined {
+  const values = parsed.options.get(name) ?? [];
+  if (values.length > 1) throw new CliError(`--${name} is given more than once`);
+  return values[0] ?? fallback;
+}
+
+/** A positive integer option. */
+export function positiveInt(parsed: ParsedArgs, name: string, fallback: number): number {
+  const text = single(parsed, name);
+  if (text === undefined) return fallback;
+  if (!/^[1-9][0-9]*$/.test(text)) throw new CliError(`--${name} must be a positive integer`);
+  return Number(text);
+}
+
+/** The FhirStorage the environment describes. */
+export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): FhirStorage {
+  const baseUrl = env.FHIR_BASE_URL?.trim();
+  if (!baseUrl)
+    throw new CliError('set FHIR_BASE_URL to the FHIR server (e.g. http://localhost:8080/fhir)');
+  const tag = env.FHIR_SCOPE_TAG?.trim();
+  const [system, code] = tag ? tag.split('|') : [];
+  if (tag && (!system || !code)) throw new CliError('FHIR_SCOPE_TAG must be system|code');
+  const pageSize = env.FHIR_PAGE_SIZE?.trim();
+  return new FhirStorage({
+    baseUrl,
+    ...(tag ? { scopeTag: { system: system!, code: code! } } : {}),
+    ...(pageSize ? { pageSize: Number(pageSize) } : {}),
+  });
+}
+
+/** `--model patient|provider` of the storage. */
+export function modelOption(parsed: ParsedArgs, storage: FhirStorage): ModelSpec {
+  const name = single(parsed, 'model');
+  if (name !== 'patient' && name !== 'provider')
+    throw new CliError('--model must be patient or provider');
+  return storage.models[name];
+}

@@ -1,0 +1,161 @@
+/**
+ * `healthcare-fhir import` and `export` end to end on the real HAPI server,
+ * run as the user runs them (a child process configured by the environment):
+ * bad rows reported by line and not written, an import killed with SIGKILL
+ * mid-run and then resumed with the same command writes every row exactly
+ * once, link columns become links, export streams what was imported.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { FhirStorage } from '../../src/index.js';
+import { packageRoot } from '../../src/shared/package-root.js';
+import { requireFhirBaseUrl } from '../fhir-base-url.js';
+
+const baseUrl = requireFhirBaseUrl();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-import-'));
+
+function scope() {
+  const scopeTag = { system: 'urn:healthcare-fhir:test-run', code: randomBytes(5).toString('hex') };
+  return {
+    scopeTag,
+    env: {
+      ...process.env,
+      FHIR_BASE_URL: baseUrl,
+      FHIR_SCOPE_TAG: `${scopeTag.system}|${scopeTag.code}`,
+    },
+    storage: new FhirStorage({ baseUrl, scopeTag }),
+  };
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: packageRoot(),
+    env,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{
+    code: number | null;
+    signal: string | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+async function scopeCount(scopeTag: { system: string; code: string }): Promise<number> {
+  const tag = encodeURIComponent(`${scopeTag.system}|${scopeTag.code}`);
+  const response = await fetch(`${baseUrl}/Patient?_tag=${tag}&_summary=count`, {
+    headers: { 'cache-control': 'no-cache' },
+  });
+  return ((await response.json()) as { total: number }).total;
+}
+
+describe('import and export on HAPI', () => {
+  it('an import killed with SIGKILL mid-run and run again writes every good row exactly once; bad rows are reported by line and not written', async () => {
+    const { env, scopeTag, storage } = scope();
+    const rows = 400;
+    const file = path.join(dir, 'patients.csv');
+    const lines = ['name,sex,birth_date,location'];
+    for (let i = 0; i < rows; i++)
+      lines.push(
+        `Row${i} Imported,${i % 2 ? 'M' : 'F'},1980-01-${String((i % 28) + 1).padStart(2, '0')},"Gulu, North"`,
+      );
+    lines.splice(11, 0, 'Bad Sex,X,1980-01-01,'); // line 12
+    lines.push(',F,1980-01-01,'); // the last line: no name
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const args = ['import', file, '--model', 'patient', '--batch-size', '10', '--concurrency', '2'];
+
+    const first = cli(args, env);
+    let before = 0;
+    for (let i = 0; i < 600 && before === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      before = await scopeCount(scopeTag);
+    }
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.equal(killed.signal, 'SIGKILL');
+    const afterKill = await scopeCount(scopeTag);
+    assert.ok(
+      afterKill > 0 && afterKill < rows,
+      `killed mid-run (${afterKill} of ${rows} written)`,
+    );
+
+    const second = await cli(args, env).done;
+    assert.equal(second.code, 1, 'invalid rows make the exit status 1');
+    const summary = JSON.parse(second.stdout) as {
+      written: number;
+      skipped: { already_present: number };
+      invalid: number;
+      failed: number;
+    };
+    assert.equal(summary.invalid, 2);
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.written + summary.skipped.already_present, rows);
+    assert.ok(summary.skipped.already_present >= afterKill, 'what the killed run wrote is skipped');
+    assert.match(second.stderr, /invalid line 12: sex/);
+    assert.match(second.stderr, new RegExp(`invalid line ${rows + 3}: name`));
+
+    const names = (await storage.filterPatients()).map((p) => p.name);
+    assert.equal(names.length, rows, 'no duplicates, nothing missing');
+    assert.equal(new Set(names).size, rows);
+    assert.ok(!names.includes('Bad Sex'));
+  });
+
+  it('NDJSON with a link column: records linked by source; export gives them back as NDJSON and CSV', async () => {
+    const { env, storage } = scope();
+    const file = path.join(dir, 'linked.ndjson');
+    const records = [
+      { name: 'Ada Linked', sex: 'F', phone: '+256700000001' },
+      { name: 'Bo Linked', phone: '+256700000002' },
+      { name: 'Cy Unlinked' },
+    ];
+    fs.writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n\n');
+    const imported = await cli(
+      ['import', file, '--model', 'patient', '--link-column', 'sms=phone'],
+      env,
+    ).done;
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.deepEqual(JSON.parse(imported.stdout), {
+      written: 3,
+      skipped: { already_present: 0, repeated_in_file: 0 },
+      invalid: 0,
+      failed: 0,
+      links_created: 2,
+    });
+    assert.equal((await storage.getPatient('+256700000001', 'sms'))?.name, 'Ada Linked');
+    assert.equal((await storage.getPatient('+256700000002', 'sms'))?.name, 'Bo Linked');
+
+    const ndjson = await cli(['export', '--model', 'patient', 'name__like=Linked'], env).done;
+    assert.equal(ndjson.code, 0, ndjson.stderr);
+    const exported = ndjson.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string });
+    assert.deepEqual(exported.map((r) => r.name).sort(), ['Ada Linked', 'Bo Linked']);
+    const csv = await cli(['export', '--model', 'patient', '--format', 'csv', 'sex=F'], env).done;
+    const [header, ...body] = csv.stdout.trim().split('\n');
+    assert.equal(
+      header,
+      'id,name,sex,birth_date,death_date,location,status,created_date,updated_date',
+    );
+    assert.equal(body.length, 1);
+    assert.match(body[0]!, /^hf[0-9a-f]{40},Ada Linked,F,,,,A,/);
+  });
+
+  it('usage errors exit 2 and say what to change', async () => {
+    const { env } = scope();
+    const noModel = await cli(['import', path.join(dir, 'linked.ndjson')], env).done;
+    assert.equal(noModel.code, 2);
+    assert.match(noModel.stderr, /--model must be patient or provider/);
+    const badLookup = await cli(['export', '--model', 'patient', 'name__nope=1'], env).done;
+    assert.notEqual(badLookup.code, 0);
+  });
+});
