@@ -1,10 +1,11 @@
 /**
  * Owns what every subcommand shares: its arguments (`--name value`, flags,
  * positionals) and the storage it works on, configured by the environment
- * like the facade (`FHIR_BASE_URL`, `FHIR_SCOPE_TAG`, `FHIR_PAGE_SIZE`).
+ * like the facade (`FHIR_BASE_URL`, `FHIR_SCOPE_TAG`, `FHIR_PAGE_SIZE`, …).
  */
 import { FhirStorage } from '../backends/fhir/index.js';
 import type { ModelSpec } from '../api/models.js';
+import { fhirStorageOptionsFromEnv } from '../config/fhir-storage-env.js';
 
 /** A usage error: the message says what to change; exit status 2. */
 export class CliError extends Error {}
@@ -52,20 +53,12 @@ export function positiveInt(parsed: ParsedArgs, name: string, fallback: number):
   return Number(text);
 }
 
-/** The FhirStorage the environment describes. */
+/** The FhirStorage the environment describes, as for the facade (config/fhir-storage-env.ts). */
 export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): FhirStorage {
   const baseUrl = env.FHIR_BASE_URL?.trim();
   if (!baseUrl)
     throw new CliError('set FHIR_BASE_URL to the FHIR server (e.g. http://localhost:8080/fhir)');
-  const tag = env.FHIR_SCOPE_TAG?.trim();
-  const [system, code] = tag ? tag.split('|') : [];
-  if (tag && (!system || !code)) throw new CliError('FHIR_SCOPE_TAG must be system|code');
-  const pageSize = env.FHIR_PAGE_SIZE?.trim();
-  return new FhirStorage({
-    baseUrl,
-    ...(tag ? { scopeTag: { system: system!, code: code! } } : {}),
-    ...(pageSize ? { pageSize: Number(pageSize) } : {}),
-  });
+  return new FhirStorage({ baseUrl, ...fhirStorageOptionsFromEnv(env) });
 }
 
 /** `--model patient|provider` of the storage. */
