@@ -3,7 +3,7 @@
  *
  * 1. reads the whole file once and validates every row (the model's fields,
  *    link values), listing bad rows by line number; bad rows are never written;
- * 2. reads it again and writes the good rows in FHIR `batch` Bundles
+ * 2. reads it again and writes the good rows in FHIR `transaction` Bundles
  *    (`--batch-size`, default 100) at bounded concurrency (`--concurrency`,
  *    default 4), with progress on stderr;
  * 3. links each row's source ids from its link columns (the library's

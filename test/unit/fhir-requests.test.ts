@@ -603,7 +603,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       containsProbe('Patient', field, 405);
       const seen = searchOnce('Patient');
       assert.deepEqual(await storage().filterPatients(...lookups), []);
-      const scope = '_tag=urn:test:scope%7Crun-1&_count=200';
+      const scope = '_tag=urn:test:scope%7Crun-1&_sort=_lastUpdated&_count=200';
       assert.deepEqual(seen, [`/fhir/Patient?${query ? `${query}&` : ''}${scope}`]);
     });
   }
@@ -620,8 +620,12 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     const second = searchOnce('Patient');
     await s.filterPatients(['name', C.EQUAL, 'Jo']);
     await s.filterPatients(['name', C.EQUAL, 'Al']);
-    assert.deepEqual(first, ['/fhir/Patient?name=Jo&_tag=urn:test:scope%7Crun-1&_count=200']);
-    assert.deepEqual(second, ['/fhir/Patient?name=Al&_tag=urn:test:scope%7Crun-1&_count=200']);
+    assert.deepEqual(first, [
+      '/fhir/Patient?name=Jo&_tag=urn:test:scope%7Crun-1&_sort=_lastUpdated&_count=200',
+    ]);
+    assert.deepEqual(second, [
+      '/fhir/Patient?name=Al&_tag=urn:test:scope%7Crun-1&_sort=_lastUpdated&_count=200',
+    ]);
   });
 
   it('lookups that can match nothing send nothing', async () => {

@@ -4,7 +4,11 @@
  * (resource-mapping.ts), the search plan (search-plan.ts) and versioned
  * writes (versioned-writes.ts).
  */
-import { ConflictError, StorageUnavailableError } from '../../api/errors.js';
+import {
+  BadStorageResponseError,
+  ConflictError,
+  StorageUnavailableError,
+} from '../../api/errors.js';
 import { matchesAll } from '../../api/matching.js';
 import type { ModelSpec } from '../../api/models.js';
 import { withDefaults } from '../../api/records.js';
@@ -61,9 +65,10 @@ export class FhirRecordStore implements RecordStore {
   }
 
   /**
-   * Writes new records by id in one `batch` Bundle (bulk import): ids that
-   * already exist are left alone (a resumed import), the rest are PUT to that
-   * id. One search and one batch per call. Per row: 'written', 'exists', or the
+   * Writes new records by id in one `transaction` Bundle (bulk import; a
+   * `batch` when the server refuses the transaction, so one bad entry fails
+   * alone): ids that already exist are left alone (a resumed import), the rest
+   * are PUT to that id. One search and one Bundle per call. Per row: 'written', 'exists', or the
    * reason it failed.
    */
   async putNew(rows: readonly { id: string; data: unknown }[]): Promise<string[]> {
@@ -73,15 +78,22 @@ export class FhirRecordStore implements RecordStore {
       ),
     );
     const fresh = rows.filter((r) => !existing.has(r.id));
-    const answers = fresh.length
-      ? await this.rest.batch(
-          fresh.map(({ id, data }) => ({
-            request: { method: 'PUT', url: `${this.type}/${id}` },
-            resource: { ...this.newResource(data).resource, id },
-          })),
-          true,
-        )
-      : [];
+    const entries = fresh.map(({ id, data }) => ({
+      request: { method: 'PUT', url: `${this.type}/${id}` },
+      resource: { ...this.newResource(data).resource, id },
+    }));
+    let answers: { status: string }[] = [];
+    if (entries.length) {
+      try {
+        // one database transaction: about twice the rate of a batch on HAPI
+        answers = await this.rest.batch(entries, true, 'transaction');
+      } catch (error) {
+        // refused as a whole (one entry the server rejects): each entry on its own
+        if (!(error instanceof BadStorageResponseError) || (error.upstreamStatus ?? 0) >= 500)
+          throw error;
+        answers = await this.rest.batch(entries, true, 'batch');
+      }
+    }
     const byId = new Map(fresh.map((r, i) => [r.id, answers[i]!]));
     return rows.map(({ id }) => {
       if (existing.has(id)) return 'exists';
