@@ -4,7 +4,13 @@
  */
 import { PatientDoesNotExist, ProviderDoesNotExist, type APIError } from './errors.js';
 import { keywordsToLookups, type FilterKeywords } from './filters.js';
-import { linksOf, storeOf, type LinkStore, type RecordStore } from './record-store.js';
+import {
+  filterRecords,
+  linksOf,
+  storeOf,
+  type LinkStore,
+  type RecordStore,
+} from './record-store.js';
 import { defaultModels } from './models.js';
 import type {
   HealthcareStorage,
@@ -46,7 +52,7 @@ export class ModelApi<R, I> {
 
   /** `filter({ name__like: 'Ja', birth_date__gte: '2020-01-01', status: 'A' })`: all must match. */
   async filter(filters: FilterKeywords = {}): Promise<R[]> {
-    return (await this.store.filter(keywordsToLookups(filters))) as R[];
+    return (await filterRecords(this.store, keywordsToLookups(filters))) as R[];
   }
 
   /** The records `filter` returns, streamed: `for await (const p of api.patients.iter({ … }))`. */

@@ -25,12 +25,21 @@ export interface RecordStore {
   create(data: unknown): Promise<StoredRecord>;
   update(id: string, data: unknown): Promise<boolean>;
   delete(id: string): Promise<boolean>;
-  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]>;
+  /** Every match in an array; without it, `iterate` collected (see `filterRecords`). */
+  filter?(lookups: readonly Lookup[]): Promise<StoredRecord[]>;
   /**
    * The records `filter` returns, one at a time in ascending `updated_date`,
    * fetched lazily (a backend reads its next page when the caller gets there).
    */
   iterate(lookups: readonly Lookup[], options?: IterateOptions): AsyncIterable<StoredRecord>;
+}
+
+/** A store's matches in an array: its own `filter`, else its `iterate` collected. */
+export function filterRecords(
+  store: RecordStore,
+  lookups: readonly Lookup[],
+): Promise<StoredRecord[]> {
+  return store.filter ? store.filter(lookups) : collectRecords(store.iterate(lookups));
 }
 
 /** Every record of an iteration, in an array. */
@@ -102,7 +111,8 @@ export function storageMethods(
     methods[`create${name}`] = ((data: unknown) => store.create(data)) as AnyMethod;
     methods[`update${name}`] = ((id: string, data: unknown) => store.update(id, data)) as AnyMethod;
     methods[`delete${name}`] = ((id: string) => store.delete(id)) as AnyMethod;
-    methods[`filter${name}s`] = ((...lookups: Lookup[]) => store.filter(lookups)) as AnyMethod;
+    methods[`filter${name}s`] = ((...lookups: Lookup[]) =>
+      filterRecords(store, lookups)) as AnyMethod;
     methods[`iter${name}s`] = ((...lookups: Lookup[]) =>
       store.iterate(lookups)) as unknown as AnyMethod;
     if (linked) {

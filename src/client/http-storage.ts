@@ -9,7 +9,6 @@
 import { defaultModels, type ModelSpec } from '../api/models.js';
 import { isAfterCursor } from '../api/record-cursor.js';
 import {
-  collectRecords,
   type IterateOptions,
   storageMethods,
   StorageWithRecordMethods,
@@ -85,10 +84,6 @@ class HttpRecordStore implements RecordStore {
   async delete(id: string): Promise<boolean> {
     if (unsendableId(validateId(id))) return false;
     return (await this.facade.recordRequest('DELETE', this.path(id), [204, 200])) !== null;
-  }
-
-  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
-    return collectRecords(this.iterate(lookups));
   }
 
   /** `POST …/_search` with `Accept: application/x-ndjson`: each record parsed as its line arrives. */

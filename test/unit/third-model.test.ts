@@ -5,6 +5,7 @@ import { ModelApi } from '../../src/api/client.js';
 import { APIError, ValidationError, comparisons as C } from '../../src/index.js';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { locationModel } from '../support/location-model.js';
+import { filterRecords } from '../../src/api/record-store.js';
 
 describe('a throwaway third model on the memory backend', () => {
   it('creates, gets, updates, filters and deletes locations from the model spec alone', async () => {
@@ -20,7 +21,7 @@ describe('a throwaway third model on the memory backend', () => {
     assert.deepEqual(await locations.get(made.id!), made);
     assert.equal(await locations.update(made.id!, { kind: 'hospital' }), true);
     await locations.create({ name: 'South Hospital', kind: 'hospital', opened: '2010-01-01' });
-    const recent = await locations.filter([['opened', C.GTE, '2015-01-01']]);
+    const recent = await filterRecords(locations, [['opened', C.GTE, '2015-01-01']]);
     assert.deepEqual(
       recent.map((r) => r.name),
       ['North Clinic'],
@@ -33,8 +34,8 @@ describe('a throwaway third model on the memory backend', () => {
     const locations = new MemoryStorage({ extraModels: [locationModel] }).store('location');
     await assert.rejects(locations.create({ name: 'X', kind: 'spa' }), ValidationError);
     await assert.rejects(locations.create({ name: 'X', beds: '3' }), ValidationError);
-    await assert.rejects(locations.filter([['beds', C.EQUAL, '3']]), ValidationError);
-    assert.deepEqual(await locations.filter([]), []);
+    await assert.rejects(filterRecords(locations, [['beds', C.EQUAL, '3']]), ValidationError);
+    assert.deepEqual(await filterRecords(locations, []), []);
   });
 
   it('the generic client API serves it too: get of a missing location throws the given error', async () => {

@@ -14,7 +14,6 @@ import type { ModelSpec } from '../../api/models.js';
 import { withDefaults } from '../../api/records.js';
 import { isAfterCursor } from '../../api/record-cursor.js';
 import {
-  collectRecords,
   type IterateOptions,
   type RecordStore,
   type StoredRecord,
@@ -139,10 +138,6 @@ export class FhirRecordStore implements RecordStore {
     const key = validateId(id);
     if (!isFhirId(key)) return false;
     return this.writer.delete(this.type, key);
-  }
-
-  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
-    return collectRecords(this.iterate(lookups));
   }
 
   /** Pages fetched one at a time as the caller reads; each page's candidates checked exactly as it arrives. */

@@ -9,7 +9,6 @@ import { matchesAll } from '../../api/matching.js';
 import { completeRecord, nextTimestamp, withDefaults } from '../../api/records.js';
 import { compareForStreaming, isAfterCursor } from '../../api/record-cursor.js';
 import {
-  collectRecords,
   storageMethods,
   type IterateOptions,
   StorageWithRecordMethods,
@@ -74,10 +73,6 @@ class MemoryRecordStore implements RecordStore {
     if (!this.records.delete(validateId(id))) return false;
     this.onDelete(id);
     return true;
-  }
-
-  filter(lookups: readonly Lookup[]): Promise<StoredRecord[]> {
-    return collectRecords(this.iterate(lookups));
   }
 
   async *iterate(
