@@ -326,7 +326,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/index.ts', 'import', csv, '--model', 'patient'],
+      ['--import', 'tsx', 'src/cli/main.ts', 'import', csv, '--model', 'patient'],
       {
         cwd: packageRoot(),
         env: { ...process.env, FHIR_BASE_URL: baseUrl, FHIR_SCOPE_TAG: importTag },
