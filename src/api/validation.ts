@@ -9,7 +9,7 @@ import { isPlainObject } from '../shared/plain-object.js';
 
 /** `YYYY-MM-DD` in shape (not yet a real day: see `isCalendarDate`). */
 export const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
-const dateTimePattern =
+export const dateTimePattern =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** `YYYY-MM-DD` naming a real calendar day (no 2021-02-30). */
@@ -147,6 +147,11 @@ export interface NormalizedLookup {
   operands: Operand[];
 }
 
+/** Operators whose values are whole field values (so an enum field's values are its enum). */
+export function isWholeValueOperator(operator: ComparisonOperator): boolean {
+  return operator === comparisons.EQUAL || operator === comparisons.IN;
+}
+
 function parseOperand(
   spec: FieldSpec,
   operator: ComparisonOperator,
@@ -155,7 +160,12 @@ function parseOperand(
   const isDateField = spec.kind !== 'string';
   if (typeof value === 'string' && !isWellFormedText(value)) return illFormedMessage;
   if (!isDateField || operator === comparisons.LIKE) {
-    return typeof value === 'string' ? { text: value } : 'must be a string';
+    if (typeof value !== 'string') return 'must be a string';
+    // EQUAL and IN compare whole values: one outside the enum is a mistake, not a search for nothing.
+    if (spec.enum && isWholeValueOperator(operator) && !spec.enum.includes(value)) {
+      return `must be one of ${spec.enum.join(', ')}`;
+    }
+    return { text: value };
   }
   if (value instanceof Date) {
     const time = value.getTime();

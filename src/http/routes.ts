@@ -134,20 +134,37 @@ const titled = (model: ModelSpec): string => methodSuffix(model.name);
 const notFound = (detail: string): HttpProblem =>
   new HttpProblem({ type: problemTypes.notFound, title: 'Not Found', status: 404, detail });
 
-/** The storage checks lookups by position (`lookups[2]`); over a query string the issue names the key. */
-async function namingQueryKeys<T>(keys: readonly string[], run: () => Promise<T>): Promise<T> {
+/** Runs a storage call, naming each validation issue's field as the request gave it (`rename` maps the storage's name). */
+async function namingIssues<T>(
+  rename: (field: string) => string | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     throw new ValidationError(
       error.issues.map((issue) => {
-        const index = /^lookups\[(\d+)\]$/.exec(issue.field ?? '')?.[1];
-        return index === undefined ? issue : { ...issue, field: keys[Number(index)] };
+        const field = issue.field === undefined ? undefined : rename(issue.field);
+        return field === undefined ? issue : { ...issue, field };
       }),
     );
   }
 }
+
+/** The storage checks lookups by position (`lookups[2]`); over a query string the issue names the key. */
+const queryKeyOf =
+  (keys: readonly string[]) =>
+  (field: string): string | undefined => {
+    const index = /^lookups\[(\d+)\]$/.exec(field)?.[1];
+    return index === undefined ? undefined : keys[Number(index)];
+  };
+
+/** `GET /{id}?source=` passes (id, source) as the storage's (source_id, source_name). */
+const sourceLookupNames: Readonly<Record<string, string>> = {
+  source_id: 'id',
+  source_name: 'source',
+};
 
 /** The JSON Schema of an envelope body. */
 export function envelopeSchema(envelope: Envelope): Schema {
@@ -284,7 +301,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       errors: ['400'],
       async handle(call, context) {
         const { lookups, keys } = call.keywordLookups;
-        await namingQueryKeys(keys, () => sendFiltered(call, context, lookups));
+        await namingIssues(queryKeyOf(keys), () => sendFiltered(call, context, lookups));
       },
     },
     {
@@ -344,7 +361,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
             {
               name: 'source',
               description: `The source name: \`id\` is then a source id linked to the ${model.name}.`,
-              schema: { type: 'string' },
+              schema: nonBlank,
             },
           ]
         : [],
@@ -355,7 +372,11 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
         const found =
           source === undefined
             ? await store(context).get(params.id!)
-            : await links(context).getLinked(params.id!, source);
+            : await namingIssues(
+                (field) =>
+                  Object.hasOwn(sourceLookupNames, field) ? sourceLookupNames[field] : undefined,
+                () => links(context).getLinked(params.id!, source),
+              );
         if (!found) {
           if (source === undefined) throw missing();
           throw notFound(`No ${model.name} is linked to that source id and name.`);

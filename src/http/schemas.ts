@@ -3,15 +3,35 @@
  * from the model specs (`src/api/models.ts`): a field mapped into a model
  * appears in every schema with no other change.
  */
-import { comparisonOperators } from '../api/comparisons.js';
+import { comparisonOperators, comparisons, type ComparisonOperator } from '../api/comparisons.js';
 import { keywordSuffixes } from '../api/filters.js';
 import type { FieldSpec, ModelSpec } from '../api/models.js';
+import { dateTimePattern, isWholeValueOperator } from '../api/validation.js';
 
 export type Schema = Record<string, unknown>;
 
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 /** A string with something in it besides white space (the validation module rejects blanks). */
-export const nonBlank: Schema = { type: 'string', pattern: '\\S' };
+export const nonBlank: Schema = { type: 'string', minLength: 1, pattern: '\\S' };
+
+/**
+ * A date or datetime lookup value as the validation module accepts it: a real
+ * calendar day `YYYY-MM-DD`, or an ISO 8601 datetime with a zone (its pattern).
+ */
+const dateLookupValue: Schema = {
+  type: 'string',
+  anyOf: [{ format: 'date' }, { format: 'date-time', pattern: dateTimePattern.source }],
+};
+
+/** The schema of a lookup's value on this field with this operator, as `validateLookups` accepts it. */
+export function lookupValueSchema(spec: FieldSpec, operator: ComparisonOperator): Schema {
+  if (operator === comparisons.LIKE) return { type: 'string' };
+  let one: Schema = { type: 'string' };
+  if (spec.kind !== 'string') one = dateLookupValue;
+  else if (spec.enum && isWholeValueOperator(operator))
+    one = { type: 'string', enum: [...spec.enum] };
+  return operator === comparisons.IN ? { type: 'array', items: one } : one;
+}
 
 function stringSchema(spec: FieldSpec): Schema {
   const schema: Schema = { type: 'string' };
@@ -72,17 +92,34 @@ export function inputSchema(model: ModelSpec, mode: 'create' | 'update'): Schema
   };
 }
 
+/**
+ * One `_search` lookup triple. A branch per group of fields and operators that
+ * take the same values (a date field's `<` takes dates, its `%` any string), so
+ * the value is typed exactly as the validation module checks it.
+ */
 export function lookupSchema(model: ModelSpec): Schema {
+  const branches = new Map<string, { fields: string[]; operators: string[]; value: Schema }>();
+  for (const [field, spec] of Object.entries(model.fields)) {
+    const byValue = new Map<string, ComparisonOperator[]>();
+    for (const operator of comparisonOperators) {
+      const key = JSON.stringify(lookupValueSchema(spec, operator));
+      byValue.set(key, [...(byValue.get(key) ?? []), operator]);
+    }
+    for (const [value, operators] of byValue) {
+      const key = JSON.stringify([operators, value]);
+      const branch = branches.get(key);
+      if (branch) branch.fields.push(field);
+      else branches.set(key, { fields: [field], operators, value: JSON.parse(value) as Schema });
+    }
+  }
   return {
-    type: 'array',
     description: '[field, operator, value]; IN takes an array of values.',
-    prefixItems: [
-      { type: 'string', enum: Object.keys(model.fields) },
-      { type: 'string', enum: [...comparisonOperators] },
-      { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-    ],
-    minItems: 3,
-    maxItems: 3,
+    oneOf: [...branches.values()].map(({ fields, operators, value }) => ({
+      type: 'array',
+      prefixItems: [{ type: 'string', enum: fields }, { type: 'string', enum: operators }, value],
+      minItems: 3,
+      maxItems: 3,
+    })),
   };
 }
 
@@ -90,29 +127,28 @@ export function lookupSchema(model: ModelSpec): Schema {
 export function lookupParameters(model: ModelSpec): Schema[] {
   const params: Schema[] = [];
   for (const [field, spec] of Object.entries(model.fields)) {
-    const valueSchema: Schema = { type: 'string' };
-    if (spec.kind === 'date' || spec.kind === 'datetime') {
-      valueSchema.description = 'YYYY-MM-DD or an ISO 8601 datetime with a zone.';
-    }
-    params.push({
-      name: field,
-      in: 'query',
-      required: false,
-      description: `${field} equals the value exactly.`,
-      schema: valueSchema,
-    });
-    for (const [suffix, operator] of Object.entries(keywordSuffixes)) {
-      const isIn = suffix === 'in';
+    const description =
+      spec.kind === 'string' ? '' : ' (YYYY-MM-DD or an ISO 8601 datetime with a zone)';
+    const keywords: [name: string, operator: ComparisonOperator, text: string][] = [
+      [field, comparisons.EQUAL, `${field} equals the value exactly${description}.`],
+      ...Object.entries(keywordSuffixes).map(
+        ([suffix, operator]): [string, ComparisonOperator, string] => [
+          `${field}__${suffix}`,
+          operator,
+          operator === comparisons.IN
+            ? `${field} is one of the values (repeat the parameter once per value)${description}.`
+            : `${field} ${operator} value${operator === comparisons.LIKE ? '' : description}.`,
+        ],
+      ),
+    ];
+    for (const [name, operator, text] of keywords) {
       params.push({
-        name: `${field}__${suffix}`,
+        name,
         in: 'query',
         required: false,
-        description: isIn
-          ? `${field} is one of the values (repeat the parameter once per value).`
-          : `${field} ${operator} value.`,
-        ...(isIn
-          ? { schema: { type: 'array', items: valueSchema }, style: 'form', explode: true }
-          : { schema: valueSchema }),
+        description: text,
+        schema: lookupValueSchema(spec, operator),
+        ...(operator === comparisons.IN ? { style: 'form', explode: true } : {}),
       });
     }
   }

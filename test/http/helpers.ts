@@ -123,6 +123,7 @@ export interface RawRequest {
 export interface RawAnswer {
   status: number;
   contentType: string;
+  headers: http.IncomingHttpHeaders;
   text: string;
 }
 
@@ -149,6 +150,7 @@ export function sendRaw(baseUrl: string, req: RawRequest, agent?: http.Agent): P
           resolve({
             status: res.statusCode ?? 0,
             contentType: String(res.headers['content-type'] ?? ''),
+            headers: res.headers,
             text: Buffer.concat(chunks).toString('utf8'),
           }),
         );
