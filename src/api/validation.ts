@@ -147,11 +147,6 @@ export interface NormalizedLookup {
   operands: Operand[];
 }
 
-/** Operators whose values are whole field values (so an enum field's values are its enum). */
-export function isWholeValueOperator(operator: ComparisonOperator): boolean {
-  return operator === comparisons.EQUAL || operator === comparisons.IN;
-}
-
 function parseOperand(
   spec: FieldSpec,
   operator: ComparisonOperator,
@@ -160,12 +155,7 @@ function parseOperand(
   const isDateField = spec.kind !== 'string';
   if (typeof value === 'string' && !isWellFormedText(value)) return illFormedMessage;
   if (!isDateField || operator === comparisons.LIKE) {
-    if (typeof value !== 'string') return 'must be a string';
-    // EQUAL and IN compare whole values: one outside the enum is a mistake, not a search for nothing.
-    if (spec.enum && isWholeValueOperator(operator) && !spec.enum.includes(value)) {
-      return `must be one of ${spec.enum.join(', ')}`;
-    }
-    return { text: value };
+    return typeof value === 'string' ? { text: value } : 'must be a string';
   }
   if (value instanceof Date) {
     const time = value.getTime();

@@ -6,7 +6,7 @@
 import { comparisonOperators, comparisons, type ComparisonOperator } from '../api/comparisons.js';
 import { keywordSuffixes } from '../api/filters.js';
 import type { FieldSpec, ModelSpec } from '../api/models.js';
-import { dateTimePattern, isWholeValueOperator } from '../api/validation.js';
+import { dateTimePattern } from '../api/validation.js';
 
 export type Schema = Record<string, unknown>;
 
@@ -23,7 +23,16 @@ const dateLookupValue: Schema = {
   anyOf: [{ format: 'date' }, { format: 'date-time', pattern: dateTimePattern.source }],
 };
 
-/** The schema of a lookup's value on this field with this operator, as `validateLookups` accepts it. */
+/** EQUAL and IN compare whole field values, so an enum field's values are its enum. */
+export const isWholeValueOperator = (operator: ComparisonOperator): boolean =>
+  operator === comparisons.EQUAL || operator === comparisons.IN;
+
+/**
+ * The schema of a lookup's value on this field with this operator, as
+ * `validateLookups` accepts it, except that EQUAL and IN on an enum field
+ * document the enum: the storage also takes another value (the seed's
+ * semantics, held by the conformance suite: it matches nothing).
+ */
 export function lookupValueSchema(spec: FieldSpec, operator: ComparisonOperator): Schema {
   if (operator === comparisons.LIKE) return { type: 'string' };
   let one: Schema = { type: 'string' };

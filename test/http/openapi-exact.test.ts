@@ -12,7 +12,7 @@ import addFormatsModule from 'ajv-formats';
 import { comparisonOperators, comparisons } from '../../src/api/comparisons.js';
 import { keywordSuffixes } from '../../src/api/filters.js';
 import { defaultModels, type FieldSpec, type ModelSpec } from '../../src/api/models.js';
-import { isWholeValueOperator } from '../../src/api/validation.js';
+import { isWholeValueOperator } from '../../src/http/schemas.js';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { call, startApp, type RunningApp } from './helpers.js';
 
@@ -124,7 +124,8 @@ describe('/openapi.json accepts exactly what the facade accepts', () => {
     assert.ok(checked >= 4 * 7, `${checked} date parameters checked`);
   });
 
-  it('enum fields: exact and in take only the enum (document enum, facade 400 otherwise); like, lt… take any string', async () => {
+  it('enum fields: exact and in are documented as the enum, another value matches nothing (200 []); like, lt… take any string in both', async () => {
+    let checked = 0;
     for (const model of models) {
       for (const [field, spec] of Object.entries(model.fields)) {
         if (!spec.enum) continue;
@@ -135,10 +136,29 @@ describe('/openapi.json accepts exactly what the facade accepts', () => {
         })) {
           const name = suffix ? `${field}__${suffix}` : field;
           await agreeOnQuery(path, path, name, spec.enum[0]!, true);
-          await agreeOnQuery(path, path, name, 'not-in-the-enum', !isWholeValueOperator(operator));
+          if (!isWholeValueOperator(operator)) {
+            await agreeOnQuery(path, path, name, 'not-in-the-enum', true);
+            continue;
+          }
+          const schema = parameterSchema(path, 'get', name);
+          const isArray = schema.type === 'array';
+          assert.deepEqual(
+            (isArray ? (schema.items as Json) : schema).enum,
+            spec.enum,
+            `${name} documents the enum`,
+          );
+          assert.equal(
+            ajv.validate(schema, isArray ? ['X'] : 'X'),
+            false,
+            `the document refuses ${name}=X`,
+          );
+          const answer = await call(app.baseUrl, 'GET', `${path}?${name}=X`);
+          assert.deepEqual([answer.status, answer.json], [200, []], `${name}=X matches nothing`);
+          checked++;
         }
       }
     }
+    assert.equal(checked, 3 * 3, 'patient sex and status, provider status: field, __exact, __in');
   });
 
   it('source of GET /patients/{id}?source=: empty or blank refused by document and facade, the issue naming `source`', async () => {
@@ -200,7 +220,6 @@ describe('/openapi.json accepts exactly what the facade accepts', () => {
           const wrong: unknown[] = [1, null, {}, true, isIn ? one : [one]];
           if (spec.kind !== 'string' && operator !== comparisons.LIKE)
             wrong.push(...['2020-13-01', 'x'].map((v) => (isIn ? [v] : v)));
-          if (spec.enum && isWholeValueOperator(operator)) wrong.push(isIn ? ['Z'] : 'Z');
           const cases: [unknown, boolean][] = [
             [isIn ? [one] : one, true],
             ...(isIn ? [[[], true] as [unknown, boolean]] : []),
@@ -223,6 +242,22 @@ describe('/openapi.json accepts exactly what the facade accepts', () => {
               `the facade on ${what}: ${answer.text}`,
             );
             checked++;
+          }
+          if (spec.enum && isWholeValueOperator(operator)) {
+            const body = { lookups: [[field, operator, isIn ? ['Z'] : 'Z']] };
+            assert.equal(
+              ajv.validate(searchSchema, body),
+              false,
+              `the document's enum refuses ${field} ${operator} Z`,
+            );
+            const answer = await call(app.baseUrl, 'POST', `${collection(model)}/_search`, {
+              body,
+            });
+            assert.deepEqual(
+              [answer.status, answer.json],
+              [200, []],
+              `${field} ${operator} Z matches nothing`,
+            );
           }
         }
       }
