@@ -135,6 +135,47 @@ describe('a GET rides out a transient fault and recovers by itself', () => {
     assert.equal((await direct.getPatient(created.id))?.location, 'Gulu');
   });
 
+  // single-writer mode fixes the request order (search, GET, PUT, search) whatever the server has installed
+  const linkStorage = () =>
+    new FhirStorage({
+      baseUrl: proxy.baseUrl,
+      scopeTag,
+      timeoutMs,
+      retry,
+      linkUniqueness: 'single-writer',
+    });
+
+  it('a link whose PUT answer is lost (reset after the server applied it) returns true, and the pair is on that patient', async (t) => {
+    const created = await direct.createPatient({ name: `Link ${run}` });
+    proxy.plan({ kind: 'delay', ms: 0 }, { kind: 'delay', ms: 0 }, { kind: 'reset-after-forward' });
+    const { value, ms } = await timed(
+      linkStorage().linkPatient(created.id, `lost-${run}`, 'faults'),
+    );
+    report(t, 'link PUT answer lost', String(value), ms);
+    assert.ok(
+      proxy.requests.filter((r) => r.startsWith('PUT')).length >= 2,
+      'the PUT was sent again',
+    );
+    assert.equal(value, true);
+    assert.equal((await direct.getPatient(`lost-${run}`, 'faults'))?.id, created.id);
+  });
+
+  it('an unlink whose PUT answer is lost (reset after the server applied it) returns true, and the pair is gone', async (t) => {
+    const created = await direct.createPatient({ name: `Unlink ${run}` });
+    assert.equal(await direct.linkPatient(created.id, `gone-${run}`, 'faults'), true);
+    proxy.plan({ kind: 'delay', ms: 0 }, { kind: 'reset-after-forward' });
+    const { value, ms } = await timed(
+      linkStorage().unlinkPatient(created.id, `gone-${run}`, 'faults'),
+    );
+    report(t, 'unlink PUT answer lost', String(value), ms);
+    assert.ok(
+      proxy.requests.filter((r) => r.startsWith('PUT')).length >= 2,
+      'the PUT was sent again',
+    );
+    assert.equal(value, true);
+    assert.equal(await direct.getPatient(`gone-${run}`, 'faults'), null);
+  });
+
   it('a delete whose answer is lost (reset after the server applied it) returns true, not false', async (t) => {
     const created = await direct.createPatient({ name: `Del ${run}` });
     proxy.plan({ kind: 'reset-after-forward' });

@@ -78,8 +78,12 @@ export function buildQuery(params: readonly (readonly [string, string])[]): stri
 
 export type UpdateOutcome =
   | { kind: 'updated'; resource: ResourceJson }
-  /** 412 (or 409): the version we read is no longer current. */
-  | { kind: 'conflict' }
+  /**
+   * 412 (or 409): the version we read is no longer current. `resent`: the PUT
+   * was sent more than once (an earlier answer was lost), so the stale version
+   * may be our own write having landed.
+   */
+  | { kind: 'conflict'; resent: boolean }
   /** The PUT created the resource (it had been deleted meanwhile); the caller decides what to do. */
   | { kind: 'created'; resource: ResourceJson };
 
@@ -428,7 +432,8 @@ export class FhirRestClient {
       { 'if-match': `W/"${versionId}"`, prefer: 'return=representation' },
       resource,
     );
-    if (res.status === 412 || res.status === 409) return { kind: 'conflict' };
+    if (res.status === 412 || res.status === 409)
+      return { kind: 'conflict', resent: (res.attempts ?? 1) > 1 };
     if (res.status === 201)
       return { kind: 'created', resource: this.expectResource('PUT', res, type, resource.id) };
     if (res.status !== 200) this.badResponse('PUT', res.status);

@@ -73,9 +73,14 @@ const holds = (resource: ResourceJson, system: string, value: string): boolean =
 function addingLink(system: string, value: string) {
   let added = false;
   return {
-    mutate(resource: ResourceJson): void {
-      added = !holds(resource, system, value);
-      if (added) (resource.identifier ??= []).push({ system, value });
+    mutate(resource: ResourceJson, afterLostAnswer: boolean): void {
+      if (holds(resource, system, value)) {
+        // already there: ours only if our previous attempt's PUT landed unseen
+        added &&= afterLostAnswer;
+        return;
+      }
+      added = true;
+      (resource.identifier ??= []).push({ system, value });
     },
     added: () => added,
   };
@@ -182,14 +187,19 @@ export class FhirLinkStore implements LinkStore {
 
   private async remove(id: string, system: string, value: string): Promise<boolean> {
     let removed = false;
-    const stored = await this.writer.modify(this.mapping.resourceType, id, (resource) => {
-      const list = resource.identifier ?? [];
-      const at = list.findIndex(isLink(system, value));
-      removed = at >= 0;
-      if (!removed) return;
-      list.splice(at, 1);
-      if (list.length === 0) delete resource.identifier;
-    });
+    const stored = await this.writer.modify(
+      this.mapping.resourceType,
+      id,
+      (resource, afterLostAnswer) => {
+        const list = resource.identifier ?? [];
+        const at = list.findIndex(isLink(system, value));
+        // already gone: our removal only if our previous attempt's PUT landed unseen
+        removed = at >= 0 || (removed && afterLostAnswer);
+        if (at < 0) return;
+        list.splice(at, 1);
+        if (list.length === 0) delete resource.identifier;
+      },
+    );
     return stored !== null && removed;
   }
 

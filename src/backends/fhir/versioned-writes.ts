@@ -35,8 +35,12 @@ const backOff = (attempt: number) =>
 /** The server refused a change for good (e.g. a unique index), see `modifyUnlessRefused`. */
 export const REFUSED = Symbol('refused by the server');
 
-/** Changes a copy of the current resource in place. */
-export type Mutation = (resource: ResourceJson) => void;
+/**
+ * Changes a copy of the current resource in place. `afterLostAnswer`: the
+ * previous attempt's PUT may have landed unseen (its answer was lost, the resend
+ * met a newer version), so finding the change already made can be our own doing.
+ */
+export type Mutation = (resource: ResourceJson, afterLostAnswer: boolean) => void;
 
 export class VersionedWriter {
   private readonly perResource = new KeyedMutex();
@@ -90,11 +94,12 @@ export class VersionedWriter {
     retryAfterConflict: () => Promise<boolean>,
   ): Promise<ResourceJson | null | typeof REFUSED> {
     return this.perResource.run(`${type}/${id}`, async () => {
+      let afterLostAnswer = false;
       for (let attempt = 0; ; attempt++) {
         const current = await this.rest.read(type, id);
         if (!current) return null;
         const next = structuredClone(current);
-        mutate(next);
+        mutate(next, afterLostAnswer);
         if (isDeepStrictEqual(current, next)) return current;
         this.beforeWrite(current, next);
         const versionId = current.meta?.versionId;
@@ -114,7 +119,9 @@ export class VersionedWriter {
           await this.deleteNow(type, id);
           return null;
         }
-        if (!(await retryAfterConflict())) return REFUSED;
+        afterLostAnswer = outcome.resent;
+        // a resent PUT refused for a stale version is most likely our own write: read again
+        if (!outcome.resent && !(await retryAfterConflict())) return REFUSED;
         if (attempt >= this.maxRetries) {
           throw new ConflictError(
             `${type} ${id} kept changing; gave up after ${attempt + 1} attempts`,
@@ -137,7 +144,7 @@ export class VersionedWriter {
     const versionId = stored.meta?.versionId;
     if (versionId) {
       const next = structuredClone(stored);
-      mutate(next);
+      mutate(next, false);
       const outcome = await this.rest.update(type, next, versionId);
       if (outcome.kind === 'updated') return outcome.resource;
     }
