@@ -1,8 +1,8 @@
 /**
  * Durability of the bundled HAPI server on disk (H2 file): creates at
- * concurrency 8 through FhirStorage while the server is killed with SIGKILL,
- * then the server is restarted on the same data: every create that was
- * acknowledged must be readable. Three rounds; the counts per round are
+ * concurrency 8 through the facade (FhirStorage behind it) while the server is
+ * killed with SIGKILL, then the server is restarted on the same data: every
+ * create the facade acknowledged with 201 must be readable. Three rounds; the counts per round are
  * printed as test diagnostics. Starts its own server in a temporary directory.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startLocalFhirServer, type LocalFhirServer } from '../../fhir-server/launcher/index.js';
 import { FhirStorage } from '../../src/index.js';
+import { call, startApp } from '../http/helpers.js';
 
 const ROUNDS = 3;
 const CONCURRENCY = 8;
@@ -30,19 +31,17 @@ describe('bundled HAPI on disk survives SIGKILL', () => {
     server = await start();
     for (let round = 1; round <= ROUNDS; round++) {
       const storage = new FhirStorage({ baseUrl: server.baseUrl, timeoutMs: 5_000, retry: false });
+      const facade = await startApp({ storage });
       const acknowledged: string[] = [];
       let failed = 0;
       let killed = false;
       const writer = async (w: number) => {
         for (let i = 0; !killed; i++) {
-          try {
-            acknowledged.push(
-              (await storage.createPatient({ name: `Durable ${round}-${w}-${i}` })).id,
-            );
-          } catch {
-            failed++; // not acknowledged: the server died under it
-            if (killed) return;
-          }
+          const answer = await call(facade.baseUrl, 'POST', '/patients', {
+            body: { name: `Durable ${round}-${w}-${i}` },
+          });
+          if (answer.status === 201) acknowledged.push((answer.json as { id: string }).id);
+          else failed++; // not acknowledged (5xx): the server died under it
         }
       };
       const writers = Array.from({ length: CONCURRENCY }, (_, w) => writer(w));
@@ -51,6 +50,7 @@ describe('bundled HAPI on disk survives SIGKILL', () => {
       await server.kill();
       killed = true;
       await Promise.all(writers);
+      await facade.close();
 
       server = await start();
       const reader = new FhirStorage({ baseUrl: server.baseUrl });
