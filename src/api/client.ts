@@ -42,8 +42,8 @@ export class ModelApi<R, I> {
     return (await this.store.create(data)) as R;
   }
 
-  update(id: string, data: I): Promise<boolean> {
-    return this.store.update(id, data);
+  async update(id: string, data: I): Promise<boolean> {
+    return (await this.store.update(id, data)) !== null;
   }
 
   delete(id: string): Promise<boolean> {

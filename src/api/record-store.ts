@@ -23,7 +23,8 @@ export interface RecordStore {
   readonly model: ModelSpec;
   get(id: string): Promise<StoredRecord | null>;
   create(data: unknown): Promise<StoredRecord>;
-  update(id: string, data: unknown): Promise<boolean>;
+  /** The record as stored after the change, or `null` when there is no such record. */
+  update(id: string, data: unknown): Promise<StoredRecord | null>;
   delete(id: string): Promise<boolean>;
   /** Every match in an array; without it, `iterate` collected (see `filterRecords`). */
   filter?(lookups: readonly Lookup[]): Promise<StoredRecord[]>;
@@ -109,7 +110,10 @@ export function storageMethods(
       return linked.getLinked(sourceId, sourceName);
     }) as AnyMethod;
     methods[`create${name}`] = ((data: unknown) => store.create(data)) as AnyMethod;
-    methods[`update${name}`] = ((id: string, data: unknown) => store.update(id, data)) as AnyMethod;
+    const update = (async (id: string, data: unknown) =>
+      (await store.update(id, data)) !== null) as AnyMethod;
+    updateBackedBy.set(update, store);
+    methods[`update${name}`] = update;
     methods[`delete${name}`] = ((id: string) => store.delete(id)) as AnyMethod;
     methods[`filter${name}s`] = ((...lookups: Lookup[]) =>
       filterRecords(store, lookups)) as AnyMethod;
@@ -126,12 +130,15 @@ export function storageMethods(
   return methods as StorageRecordMethods & Record<string, AnyMethod>;
 }
 
+/** The store behind each `update<Model>` that `storageMethods` made (so `storeOf` can skip a read-back). */
+const updateBackedBy = new WeakMap<AnyMethod, RecordStore>();
+
 /** A model's store over any storage's named methods (the inverse of `storageMethods`). */
 export function storeOf(storage: HealthcareStorage, model: ModelSpec): RecordStore {
   const own = (storage as { store?: (name: string) => RecordStore }).store;
   const name = methodSuffix(model.name);
-  const call = (method: string, ...args: unknown[]): Promise<never> => {
-    const fn = (storage as unknown as Record<string, (...a: unknown[]) => Promise<never>>)[method];
+  const call = <T = never>(method: string, ...args: unknown[]): Promise<T> => {
+    const fn = (storage as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[method];
     if (typeof fn !== 'function')
       throw new TypeError(`this storage has no ${method}: it does not store ${model.name}s`);
     return fn.apply(storage, args);
@@ -141,7 +148,13 @@ export function storeOf(storage: HealthcareStorage, model: ModelSpec): RecordSto
     model,
     get: (id) => call(`get${name}`, id),
     create: (data) => call(`create${name}`, data),
-    update: (id, data) => call(`update${name}`, id, data),
+    update: async (id, data) => {
+      const method = (storage as unknown as Record<string, AnyMethod>)[`update${name}`];
+      const backing = method && updateBackedBy.get(method);
+      // our own method: its store answers the record it wrote; any other: read it back
+      if (backing) return backing.update(id, data);
+      return (await call<boolean>(`update${name}`, id, data)) ? call(`get${name}`, id) : null;
+    },
     delete: (id) => call(`delete${name}`, id),
     filter: (lookups) => call(`filter${name}s`, ...lookups),
     iterate: async function* (lookups, options = {}) {

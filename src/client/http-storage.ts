@@ -71,14 +71,15 @@ class HttpRecordStore implements RecordStore {
     return this.facade.record<StoredRecord>(response, 'POST');
   }
 
-  async update(id: string, data: unknown): Promise<boolean> {
+  async update(id: string, data: unknown): Promise<StoredRecord | null> {
     if (unsendableId(validateId(id))) {
       // Still reject bad input the way every backend does, before saying "not found".
       if (!isPlainObject(data))
         throw new ValidationError('an update must be a JSON object of fields');
-      return false;
+      return null;
     }
-    return (await this.facade.recordRequest('PATCH', this.path(id), [200], data ?? null)) !== null;
+    const response = await this.facade.recordRequest('PATCH', this.path(id), [200], data ?? null);
+    return response && this.facade.record<StoredRecord>(response, 'PATCH');
   }
 
   async delete(id: string): Promise<boolean> {

@@ -399,8 +399,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       responses: { '200': { description: `The updated ${model.name}.`, content: json(record) } },
       errors: ['400', '404', '409', '413', '415'],
       async handle({ res, params, body }, context) {
-        if (!(await store(context).update(params.id!, body))) throw missing();
-        const updated = await store(context).get(params.id!);
+        const updated = await store(context).update(params.id!, body);
         if (!updated) throw missing();
         res.json(updated);
       },

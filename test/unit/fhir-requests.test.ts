@@ -17,6 +17,7 @@ import {
   type Lookup,
 } from '../../src/index.js';
 import { linkSearchParameters } from '../../src/backends/fhir/link-guarantee.js';
+import { call, startApp } from '../http/helpers.js';
 
 const origin = 'http://fhir.test';
 const baseUrl = `${origin}/fhir`;
@@ -322,6 +323,28 @@ describe('FhirStorage requests: records', () => {
     };
     delete expected.gender;
     assert.deepEqual(sent, expected);
+  });
+
+  it('facade PATCH: GET and If-Match PUT only, answering the record the PUT returned', async () => {
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin)
+      .put('/fhir/Patient/p1')
+      .reply(200, (_u, body) => ({
+        ...json(body),
+        meta: { versionId: '4', lastUpdated: '2026-01-03T00:00:00.000Z' },
+      }));
+    nock.enableNetConnect('127.0.0.1');
+    const app = await startApp({ storage: storage() });
+    try {
+      const answer = await call(app.baseUrl, 'PATCH', '/patients/p1', { body: { status: 'I' } });
+      assert.equal(answer.status, 200, answer.text);
+      const record = answer.json as Record<string, unknown>;
+      assert.equal(record.status, 'I');
+      assert.equal(record.updated_date, '2026-01-03T00:00:00.000Z');
+    } finally {
+      await app.close();
+      nock.disableNetConnect();
+    }
   });
 
   it('update: a 412 re-reads and re-applies; too many 412s are a ConflictError', async () => {

@@ -19,7 +19,9 @@ describe('a throwaway third model on the memory backend', () => {
     assert.deepEqual(Object.keys(made).sort(), Object.keys(locationModel.fields).sort());
     assert.equal(made.kind, 'clinic');
     assert.deepEqual(await locations.get(made.id!), made);
-    assert.equal(await locations.update(made.id!, { kind: 'hospital' }), true);
+    const updated = await locations.update(made.id!, { kind: 'hospital' });
+    assert.equal(updated?.kind, 'hospital');
+    assert.deepEqual(await locations.get(made.id!), updated);
     await locations.create({ name: 'South Hospital', kind: 'hospital', opened: '2010-01-01' });
     const recent = await filterRecords(locations, [['opened', C.GTE, '2015-01-01']]);
     assert.deepEqual(

@@ -124,14 +124,14 @@ export class FhirRecordStore implements RecordStore {
     return toRecord(this.mapping, stored);
   }
 
-  async update(id: string, data: unknown): Promise<boolean> {
+  async update(id: string, data: unknown): Promise<StoredRecord | null> {
     const values = validateRecordInput(this.model, data, 'update');
     const key = validateId(id);
-    if (!isFhirId(key)) return false;
+    if (!isFhirId(key)) return null;
     const stored = await this.writer.modify(this.type, key, (resource) =>
       writeValues(this.mapping, resource, values),
     );
-    return stored !== null;
+    return stored && toRecord(this.mapping, stored);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -57,16 +57,13 @@ class MemoryRecordStore implements RecordStore {
     return { ...record };
   }
 
-  async update(id: string, data: unknown): Promise<boolean> {
+  async update(id: string, data: unknown): Promise<StoredRecord | null> {
     const values = validateRecordInput(this.model, data, 'update');
     const record = this.records.get(validateId(id));
-    if (!record) return false;
-    this.records.set(id, {
-      ...record,
-      ...values,
-      updated_date: nextTimestamp(record.updated_date),
-    });
-    return true;
+    if (!record) return null;
+    const updated = { ...record, ...values, updated_date: nextTimestamp(record.updated_date) };
+    this.records.set(id, updated);
+    return { ...updated };
   }
 
   async delete(id: string): Promise<boolean> {
