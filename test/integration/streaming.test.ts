@@ -66,8 +66,8 @@ describe('streaming on HAPI', () => {
     assert.ok(seen.includes(added[0]!), 'a record created before the end is returned');
     assert.ok(urls.length >= 6, `paged (${urls.length} searches)`);
     assert.ok(
-      urls.every((u) => u.includes('_sort=_lastUpdated') && u.includes('_count=4')),
-      'every page is a sorted keyset search',
+      urls.every((u) => u.includes('_sort=_lastUpdated') && /_count=(4|5)(&|$)/.test(u)),
+      'every page is a sorted keyset search for the page size (+1 for the record read again)',
     );
     assert.ok(
       urls.slice(1).every((u) => u.includes('_offset=0')),

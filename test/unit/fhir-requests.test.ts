@@ -748,11 +748,31 @@ describe('FhirStorage requests: lookups → search parameters', () => {
   it('pages by a _lastUpdated keyset: each page a new sorted search from the last time seen, each record once', async () => {
     const seen = searchAnswers({
       '_sort=_lastUpdated&_count=2': bundle([at('1', '1.000'), at('2', '2.000')], next),
-      '_lastUpdated=ge2026-01-02T03:04:02.000+00:00&_sort=_lastUpdated&_count=2': bundle(
-        [at('2', '2.000'), at('3', '3.000')],
+      // the page size (2) plus the one record read again at the keyset's time
+      '_lastUpdated=ge2026-01-02T03:04:02.000+00:00&_sort=_lastUpdated&_count=3': bundle(
+        [at('2', '2.000'), at('3', '3.000'), at('4', '3.000')],
         next,
       ),
-      '_lastUpdated=ge2026-01-02T03:04:03.000+00:00&_sort=_lastUpdated&_count=2': bundle([
+      '_lastUpdated=ge2026-01-02T03:04:03.000+00:00&_sort=_lastUpdated&_count=4': bundle([
+        at('3', '3.000'),
+        at('4', '3.000'),
+        at('5', '4.000'),
+      ]),
+    });
+    const found = await storage({ pageSize: 2, scopeTag: undefined }).filterPatients();
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['1', '2', '3', '4', '5'],
+    );
+    assert.equal(seen.length, 3);
+  });
+
+  it('n records in pages of P are ⌈n ÷ P⌉ keyset searches when the server allows _count past P', async () => {
+    const seen = searchAnswers({
+      '_sort=_lastUpdated&_count=2': bundle([at('1', '1.000'), at('2', '2.000')], next),
+      '_lastUpdated=ge2026-01-02T03:04:02.000+00:00&_sort=_lastUpdated&_count=3': bundle([
+        at('2', '2.000'),
+        at('3', '3.000'),
         at('4', '4.000'),
       ]),
     });
@@ -761,7 +781,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       found.map((r) => r.id),
       ['1', '2', '3', '4'],
     );
-    assert.equal(seen.length, 3);
+    assert.equal(seen.length, 2);
   });
 
   it('a whole page of one time is read on its own (every page of it), then the keyset goes past it', async () => {

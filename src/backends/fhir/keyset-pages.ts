@@ -6,7 +6,11 @@
  * once, de-duplicated by id), a create lands at the end, a delete removes only
  * itself. A run of records sharing one time that fills a whole page is read
  * on its own (`_lastUpdated=T`, every page), then the keyset goes on past it
- * (`gt T`). On HAPI each search carries `_offset=0`, which makes HAPI answer
+ * (`gt T`). A page after the first asks for the page size plus the records
+ * it will read again (those at `T`), so where the server's maximum page size
+ * leaves room a filter takes ⌈matches ÷ page size⌉ requests; where it does
+ * not (the bundled HAPI caps `_count` at 200, the default page size), one
+ * more per about 200 pages' worth. On HAPI each search carries `_offset=0`, which makes HAPI answer
  * with one bounded SQL query instead of starting its search coordinator
  * (whose second page costs ~500 ms). A server that does not sort by
  * `_lastUpdated` is detected on the first unsorted page; the search then
@@ -34,9 +38,9 @@ function isSorted(resources: readonly ResourceJson[]): boolean {
 }
 
 /** The `_count` (and on HAPI `_offset=0`) of every keyset search; decided per page: the first answer may be what tells us the server is HAPI. */
-function countPairs(rest: FhirRestClient, pageSize: number): Pairs {
+function countPairs(rest: FhirRestClient, count: number): Pairs {
   return [
-    ['_count', String(pageSize)],
+    ['_count', String(count)],
     ...(rest.answersOffsetQueries ? [['_offset', '0'] as const] : []),
   ];
 }
@@ -45,9 +49,9 @@ function countPairs(rest: FhirRestClient, pageSize: number): Pairs {
 export function firstKeysetQuery(
   rest: FhirRestClient,
   params: Pairs,
-  pageSize: number,
+  count: number,
 ): [string, string][] {
-  return [...params, ['_sort', '_lastUpdated'], ...countPairs(rest, pageSize)] as [
+  return [...params, ['_sort', '_lastUpdated'], ...countPairs(rest, count)] as [
     string,
     string,
   ][];
@@ -67,8 +71,14 @@ export async function* keysetPages(
   let lower: readonly [string, string] | undefined = options.start
     ? ['_lastUpdated', `ge${options.start.after}`]
     : undefined;
+  // records the next search reads again: those of the last page at its last time (`ge T`)
+  let rereads = options.start?.ids.length ?? 0;
   for (;;) {
-    const query = firstKeysetQuery(rest, [...params, ...(lower ? [lower] : [])], options.pageSize);
+    const query = firstKeysetQuery(
+      rest,
+      [...params, ...(lower ? [lower] : [])],
+      options.pageSize + rereads,
+    );
     const { resources, next } = await rest.searchPage(type, { params: query });
     if (!isSorted(resources)) {
       // the server ignores _sort: its own paging, from the start, each id once
@@ -81,6 +91,7 @@ export async function* keysetPages(
     const lastTime = last.meta!.lastUpdated!;
     if (timeOf(resources[0]!) < timeOf(last)) {
       lower = ['_lastUpdated', `ge${lastTime}`];
+      rereads = resources.filter((r) => timeOf(r) === timeOf(last)).length;
       continue;
     }
     // a whole page of one time: read every record of that time, then go past it
@@ -91,5 +102,6 @@ export async function* keysetPages(
     ))
       yield page;
     lower = ['_lastUpdated', `gt${lastTime}`];
+    rereads = 0;
   }
 }
