@@ -51,10 +51,7 @@ export function firstKeysetQuery(
   params: Pairs,
   count: number,
 ): [string, string][] {
-  return [...params, ['_sort', '_lastUpdated'], ...countPairs(rest, count)] as [
-    string,
-    string,
-  ][];
+  return [...params, ['_sort', '_lastUpdated'], ...countPairs(rest, count)] as [string, string][];
 }
 
 /** Pages of `type` matching `params` in ascending `_lastUpdated`, each id once. */
