@@ -178,6 +178,47 @@ def test_iter_asks_for_ndjson_and_yields_the_same_records_as_filter(
     )
 
 
+def test_page_with_limit_and_cursor_returns_every_match_once_in_pages_of_at_most_limit(
+    logged_client: Client, request_log: RequestLog, marker: str
+) -> None:
+    made = _three_patients(logged_client, marker) + _three_patients(logged_client, marker + "b")
+    del request_log.requests[:]
+    seen: list = []
+    cursor = None
+    for _ in range(10):
+        page = logged_client.patients.page(name__like=marker, limit=4, cursor=cursor)
+        assert len(page["items"]) <= 4
+        seen.extend(page["items"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert cursor is None
+    assert len(seen) == len(made) == len(ids(seen))
+    assert ids(seen) == ids(made)
+    assert [r["updated_date"] for r in seen] == sorted(r["updated_date"] for r in seen)
+    first = request_log.requests[0]
+    assert (first.method, first.url.params["limit"]) == ("GET", "4")
+
+
+def test_page_with_lookups_a_query_cannot_carry_is_a_search_with_limit(
+    logged_client: Client, request_log: RequestLog, marker: str
+) -> None:
+    _three_patients(logged_client, marker)
+    del request_log.requests[:]
+    assert logged_client.patients.page(name__like=marker, sex__in=[], limit=2) == {"items": [], "next": None}
+    (search,) = request_log.requests
+    assert (search.method, search.url.path, search.url.params["limit"]) == ("POST", "/patients/_search", "2")
+
+
+@pytest.mark.parametrize("limit", [0, -1, True, "2"])
+def test_page_refuses_a_limit_that_is_not_a_positive_int_before_any_request(
+    logged_client: Client, request_log: RequestLog, limit: object
+) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        logged_client.patients.page(limit=limit)  # type: ignore[arg-type]
+    assert request_log.requests == []
+
+
 def test_no_lookups_returns_every_record_once(client: Client, marker: str) -> None:
     made = _three_patients(client, marker)
     everything = client.patients.filter()

@@ -2,7 +2,7 @@
 ``date``/``datetime`` values, links, streamed filters) and its typed errors. The
 rapidsms-healthcare backend is ``healthcare_fhir_client.backend.FacadeStorage`` (needs Django)."""
 
-from .client import Client, Link, Patients, Providers, Record, Records
+from .client import Client, Link, Page, Patients, Providers, Record, Records
 from .errors import (
     Conflict,
     FacadeError,
@@ -30,6 +30,7 @@ __all__ = [
     "Providers",
     "Record",
     "Link",
+    "Page",
     "Lookup",
     "EQUAL",
     "LIKE",

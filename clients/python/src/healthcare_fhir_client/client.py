@@ -24,6 +24,14 @@ class Link(TypedDict):
     source_name: str
 
 
+class Page(TypedDict):
+    """One page of a filter: its records (ascending ``updated_date``) and the cursor of the next
+    page, ``None`` on the last one."""
+
+    items: List[Record]
+    next: Optional[str]
+
+
 NDJSON = "application/x-ndjson"
 _RETRY_STATUSES = frozenset({503})
 _MAX_RETRY_DELAY = 5.0
@@ -233,23 +241,48 @@ class Records:
         """The matching records one by one. Asks for NDJSON, which a streaming facade sends line
         by line; a facade that answers a JSON array is read whole. Sent as a query string when
         that says exactly the same as the lookups, else as ``POST …/_search``."""
-        encoded = all_lookups(lookups, keywords)
-        params = query_params(encoded)
-        accept = f"{NDJSON}, application/json;q=0.5"
-        if params is not None:
-            exchange = self._client._exchange(
-                "GET", self._base, idempotent=True, params=params, accept=accept
-            )
-        else:
-            exchange = self._client._exchange(
-                "POST",
-                f"{self._base}/_search",
-                idempotent=True,
-                body={"lookups": encoded},
-                accept=accept,
-            )
-        with exchange as response:
+        with self._filter_exchange(lookups, keywords, [], f"{NDJSON}, application/json;q=0.5") as response:
             yield from _records(response)
+
+    def page(
+        self, *lookups: Lookup, limit: int, cursor: Optional[str] = None, **keywords: Any
+    ) -> Page:
+        """At most ``limit`` matching records and the cursor of the next page: pass ``cursor=``
+        the ``next`` of the previous page, unchanged, with the same lookups. Records written
+        between pages are neither missed nor repeated (see the facade's docs/streaming.md)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError("limit must be a positive int")
+        listing = [("limit", str(limit))] + ([("cursor", cursor)] if cursor is not None else [])
+        with self._filter_exchange(lookups, keywords, listing, "application/json") as response:
+            response.read()
+            page = _decode_json(response)
+        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+            raise FacadeError("the facade's page is not {items, next}", status=response.status_code)
+        return Page(items=page["items"], next=page.get("next"))
+
+    def _filter_exchange(
+        self,
+        lookups: Sequence[Lookup],
+        keywords: Mapping[str, Any],
+        listing: List[Tuple[str, str]],
+        accept: str,
+    ) -> Any:
+        """The filter call: a query string when it says exactly the same as the lookups, else
+        ``POST …/_search``; ``listing`` (limit, cursor) goes in the query string either way."""
+        encoded = all_lookups(tuple(lookups), dict(keywords))
+        params = query_params(encoded)
+        if params is not None:
+            return self._client._exchange(
+                "GET", self._base, idempotent=True, params=params + listing, accept=accept
+            )
+        return self._client._exchange(
+            "POST",
+            f"{self._base}/_search",
+            idempotent=True,
+            params=listing,
+            body={"lookups": encoded},
+            accept=accept,
+        )
 
 
 def _records(response: httpx.Response) -> Iterator[Record]:
