@@ -4,23 +4,29 @@
  * 1. reads the whole file once and validates every row (the model's fields,
  *    link values), listing bad rows by line number; bad rows are never written;
  * 2. reads it again and writes the good rows in FHIR `transaction` Bundles
- *    (`--batch-size`, default 100) at bounded concurrency (`--concurrency`,
- *    default 4), with progress on stderr;
+ *    of POSTs (`--batch-size`, default 100) at bounded concurrency
+ *    (`--concurrency`, default 4), with progress on stderr;
  * 3. links each row's source ids from its link columns (the library's
  *    `linkPatient`, so the one-patient-per-pair guarantee holds);
  * 4. prints a summary.
  *
- * Resumable without duplicates: each row's resource id is derived from its
- * content (`hf` + 40 hex of SHA-256 over the model, fields and links), and a
- * batch PUTs only the ids a search finds missing. Running the same command
- * again after an interruption writes what is missing and skips the rest; two
- * identical rows are one record.
+ * Resumable without duplicates: each row has a content key (SHA-256 over the
+ * model, fields and links; two identical rows are one record), the batches
+ * are the file's good rows in order, and every resource of a batch carries the
+ * tag `urn:healthcare-fhir:import-batch|<hash of the model and the batch's
+ * row keys>`. Before writing, one `_summary=count` search per group of
+ * batches asks whether any of their tags exists: none (a fresh import) →
+ * written with no other request; else each batch of the group fetches its
+ * tagged resources and writes only the rows no resource matches by content
+ * (record-store.ts `putNew`). So running the same command (same file, same
+ * `--batch-size`) again after an interruption writes what is missing and
+ * skips the rest.
  */
 import { createHash } from 'node:crypto';
 import { validateRecordInput, validateSourcePair } from '../api/validation.js';
 import { ValidationError } from '../api/errors.js';
 import type { ModelSpec } from '../api/models.js';
-import { FhirRecordStore } from '../backends/fhir/record-store.js';
+import { FhirRecordStore, type ImportResult } from '../backends/fhir/record-store.js';
 import type { FhirStorage } from '../backends/fhir/index.js';
 import { CliError, modelOption, parseArgs, positiveInt, storageFromEnv } from './options.js';
 import { Progress } from './progress.js';
@@ -33,7 +39,8 @@ interface LinkColumn {
 
 interface GoodRow {
   line: number;
-  id: string;
+  /** The row's content key: identical rows share it. */
+  key: string;
   data: Record<string, unknown>;
   links: [source: string, sourceId: string][];
 }
@@ -47,11 +54,20 @@ function linkColumns(values: readonly string[]): LinkColumn[] {
   });
 }
 
-/** The row's deterministic resource id. */
-function rowId(model: ModelSpec, data: Record<string, unknown>, links: GoodRow['links']): string {
+/** Batches whose tags one count search asks about (about 1.6 KB of URL at 20). */
+const BATCHES_PER_COUNT = 20;
+
+/** The row's content key (40 hex digits of SHA-256 over the model, fields and links). */
+function rowKey(model: ModelSpec, data: Record<string, unknown>, links: GoodRow['links']): string {
   const fields = Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const hash = createHash('sha256').update(JSON.stringify([model.name, fields, links]));
-  return `hf${hash.digest('hex').slice(0, 40)}`;
+  return hash.digest('hex').slice(0, 40);
+}
+
+/** The batch's tag code: 40 hex digits of SHA-256 over the model and its rows' keys, in order. */
+function batchTag(model: ModelSpec, rows: readonly GoodRow[]): string {
+  const hash = createHash('sha256').update(JSON.stringify([model.name, rows.map((r) => r.key)]));
+  return hash.digest('hex').slice(0, 40);
 }
 
 /** The row ready to write, or why not (never the row's data: it holds patient data). */
@@ -72,7 +88,7 @@ function checkRow(
       links.push([sourceName, sourceId]);
     }
     const values = validateRecordInput(model, data, 'create');
-    return { line: row.line, id: rowId(model, values, links), data: values, links };
+    return { line: row.line, key: rowKey(model, values, links), data: values, links };
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     return {
@@ -107,8 +123,9 @@ export async function runImport(args: string[]): Promise<number> {
     throw new CliError(`--link-column: ${model.name}s have no links`);
   const batchSize = positiveInt(parsed, 'batch-size', 100);
   const concurrency = positiveInt(parsed, 'concurrency', 4);
-  const store = storage.store(model.name);
-  if (!(store instanceof FhirRecordStore)) throw new CliError('import writes to a FHIR server');
+  const anyStore = storage.store(model.name);
+  if (!(anyStore instanceof FhirRecordStore)) throw new CliError('import writes to a FHIR server');
+  const store: FhirRecordStore = anyStore;
   const err = process.stderr;
 
   // 1. validate every row
@@ -118,8 +135,8 @@ export async function runImport(args: string[]): Promise<number> {
   for await (const row of readRows(file)) {
     const checked = checkRow(model, row, columns);
     if ('problem' in checked) invalid.push(`line ${row.line}: ${checked.problem}`);
-    else if (firstLineOf.has(checked.id)) duplicates++;
-    else firstLineOf.set(checked.id, row.line);
+    else if (firstLineOf.has(checked.key)) duplicates++;
+    else firstLineOf.set(checked.key, row.line);
   }
   for (const problem of invalid.slice(0, 50)) err.write(`invalid ${problem}\n`);
   if (invalid.length > 50) err.write(`… and ${invalid.length - 50} more invalid rows\n`);
@@ -136,7 +153,7 @@ export async function runImport(args: string[]): Promise<number> {
     let batch: GoodRow[] = [];
     for await (const row of readRows(file)) {
       const checked = checkRow(model, row, columns);
-      if ('problem' in checked || firstLineOf.get(checked.id) !== row.line) continue;
+      if ('problem' in checked || firstLineOf.get(checked.key) !== row.line) continue;
       batch.push(checked);
       if (batch.length === batchSize) {
         yield batch;
@@ -145,25 +162,48 @@ export async function runImport(args: string[]): Promise<number> {
     }
     if (batch.length) yield batch;
   }
-  await bounded(batches(), concurrency, async (batch) => {
-    let results: string[];
+  /** The batches, each knowing whether an earlier run may have written some of it. */
+  async function* plannedBatches(): AsyncGenerator<{
+    rows: GoodRow[];
+    tag: string;
+    mayExist: boolean;
+  }> {
+    let group: { rows: GoodRow[]; tag: string }[] = [];
+    async function* planGroup() {
+      const present = await store.countImportBatches(group.map((b) => b.tag));
+      for (const batch of group) yield { ...batch, mayExist: present !== 0 };
+      group = [];
+    }
+    for await (const rows of batches()) {
+      group.push({ rows, tag: batchTag(model, rows) });
+      if (group.length === BATCHES_PER_COUNT) yield* planGroup();
+    }
+    if (group.length) yield* planGroup();
+  }
+  await bounded(plannedBatches(), concurrency, async ({ rows: batch, tag, mayExist }) => {
+    let results: ImportResult[];
     try {
-      results = await store.putNew(batch);
+      results = await store.putNew(
+        batch.map((row) => ({ data: row.data, sourceIds: row.links.map(([, id]) => id) })),
+        tag,
+        mayExist,
+      );
     } catch (error) {
-      results = batch.map(() => (error instanceof Error ? error.message : String(error)));
+      const failed = error instanceof Error ? error.message : String(error);
+      results = batch.map(() => ({ failed }));
     }
     for (const [i, row] of batch.entries()) {
       const result = results[i]!;
-      if (result === 'written') counts.written++;
-      else if (result === 'exists') counts.present++;
-      else {
+      if ('failed' in result) {
         counts.failed++;
-        failures.push(`line ${row.line}: ${result}`);
+        failures.push(`line ${row.line}: ${result.failed}`);
         continue;
       }
+      if (result.written) counts.written++;
+      else counts.present++;
       for (const [source, sourceId] of row.links) {
-        if (await storage.linkPatient(row.id, sourceId, source)) counts.linked++;
-        else if ((await storage.getPatient(sourceId, source))?.id !== row.id) {
+        if (await storage.linkPatient(result.id, sourceId, source)) counts.linked++;
+        else if ((await storage.getPatient(sourceId, source))?.id !== result.id) {
           failures.push(`line ${row.line}: ${source} id is already linked to another patient`);
           counts.failed++;
         }

@@ -259,10 +259,45 @@ export class FhirRestClient {
   }
 
   /**
-   * One search page: the first by its parameters (GET, or POST `_search`
-   * with a form body when the URL would be too long: servers refuse long
-   * request lines, HAPI's Jetty at about 8 KB), a later one by its `next`
-   * URL. Only resources of `type` come back (included resources and
+   * Sends one search: by its parameters (GET, or POST `_search` with a form
+   * body when the URL would be too long: servers refuse long request lines,
+   * HAPI's Jetty at about 8 KB), or a later page by its `next` URL; with
+   * `Cache-Control: no-cache`, so HAPI runs it now instead of answering from
+   * its search cache (stock HAPI reuses results for 60 s).
+   */
+  private sendSearch(
+    type: string,
+    page: { params: readonly (readonly [string, string])[] } | { url: string },
+  ): Promise<HttpResponse<FhirBundle>> {
+    const noCache = { 'cache-control': 'no-cache' };
+    if ('url' in page) return this.send<FhirBundle>('GET', page.url, noCache);
+    const url = this.searchUrl(type, page.params);
+    return url.length > MAX_SEARCH_URL
+      ? this.send<FhirBundle>('POST', `${this.resourceUrl(type)}/_search`, noCache, undefined, {
+          form: page.params,
+        })
+      : this.send<FhirBundle>('GET', url, noCache);
+  }
+
+  /**
+   * How many resources match a search (`_summary=count` added), or `undefined`
+   * when the server does not say (`total` is optional in a searchset).
+   */
+  async count(
+    type: string,
+    params: readonly (readonly [string, string])[],
+  ): Promise<number | undefined> {
+    const res = await this.sendSearch(type, { params: [...params, ['_summary', 'count']] });
+    if (res.status !== 200) this.badResponse('GET', res.status);
+    if (res.body?.resourceType !== 'Bundle')
+      this.badResponse('GET', res.status, 'a body that is not a Bundle');
+    const total = res.body.total;
+    return Number.isInteger(total) && total! >= 0 ? total : undefined;
+  }
+
+  /**
+   * One search page (see `sendSearch`): the first by its parameters, a
+   * later one by its `next` URL. Only resources of `type` come back (included resources and
    * OperationOutcomes are skipped; a match of another type is a bad
    * response), with the page's checked `next` link when there is more.
    */
@@ -273,20 +308,7 @@ export class FhirRestClient {
   ): Promise<{ resources: ResourceJson[]; next?: string }> {
     const url = 'url' in page ? page.url : this.searchUrl(type, page.params);
     visited.add(url);
-    // no-cache: HAPI must run the search now, not answer from its search cache
-    const noCache = { 'cache-control': 'no-cache' };
-    const res: HttpResponse<FhirBundle> =
-      'params' in page && url.length > MAX_SEARCH_URL
-        ? await this.send<FhirBundle>(
-            'POST',
-            `${this.resourceUrl(type)}/_search`,
-            noCache,
-            undefined,
-            {
-              form: page.params,
-            },
-          )
-        : await this.send<FhirBundle>('GET', url, noCache);
+    const res = await this.sendSearch(type, page);
     if (res.status !== 200) this.badResponse('GET', res.status);
     const bundle = res.body;
     if (
@@ -375,8 +397,8 @@ export class FhirRestClient {
 
   /**
    * POST [base] with a `batch` (or `transaction`) Bundle of the given
-   * entries: each entry's answer (`response.status` such as `201 Created`),
-   * in order. A refused transaction is a `BadStorageResponseError` with its
+   * entries: each entry's answer (`response.status` such as `201 Created`,
+   * and `response.location` such as `Patient/123/_history/1`), in order. A refused transaction is a `BadStorageResponseError` with its
    * status. `resendable`: every entry is idempotent (PUTs to fixed ids,
    * GETs), so a lost answer may be sent again.
    */
@@ -384,7 +406,7 @@ export class FhirRestClient {
     entries: readonly { request: { method: string; url: string }; resource?: ResourceJson }[],
     resendable: boolean,
     type: 'batch' | 'transaction' = 'batch',
-  ): Promise<{ status: string; outcome?: unknown }[]> {
+  ): Promise<{ status: string; location?: string; outcome?: unknown }[]> {
     const bundle = { resourceType: 'Bundle', type, entry: entries };
     const res = await this.send<FhirBundle>(
       'POST',
@@ -404,6 +426,9 @@ export class FhirRestClient {
       this.badResponse('POST', res.status, 'a body that is not the batch-response Bundle');
     return answers.map((entry) => ({
       status: String(entry?.response?.status ?? ''),
+      ...(typeof entry?.response?.location === 'string'
+        ? { location: entry.response.location }
+        : {}),
       outcome: entry?.response?.outcome,
     }));
   }

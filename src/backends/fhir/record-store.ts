@@ -22,11 +22,24 @@ import type { Lookup } from '../../api/types.js';
 import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
 import type { ServerCapabilities } from './capabilities.js';
 import { fixAfterCreate, stampCreated } from './created-date.js';
+import { contentKey, pairByContent } from './import-match.js';
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
 import { planSearch, stringParams } from './search-plan.js';
 import type { VersionedWriter } from './versioned-writes.js';
+
+/** `meta.tag` system marking the import batch a resource was written in (the code: see cli/import.ts). */
+export const IMPORT_BATCH_TAG_SYSTEM = 'urn:healthcare-fhir:import-batch';
+
+/** One row of an import batch: validated record input, and the source ids it will be linked to. */
+export interface ImportRow {
+  data: unknown;
+  sourceIds?: readonly string[];
+}
+
+/** An import row's outcome: the record's id (`written`: by this call, else found from an earlier run), or why it failed. */
+export type ImportResult = { id: string; written: boolean } | { failed: string };
 
 export class FhirRecordStore implements RecordStore {
   readonly model: ModelSpec;
@@ -64,42 +77,139 @@ export class FhirRecordStore implements RecordStore {
   }
 
   /**
-   * Writes new records by id in one `transaction` Bundle (bulk import; a
-   * `batch` when the server refuses the transaction, so one bad entry fails
-   * alone): ids that already exist are left alone (a resumed import), the rest
-   * are PUT to that id. One search and one Bundle per call. Per row: 'written', 'exists', or the
-   * reason it failed.
+   * How many resources of this type in scope carry any of these import-batch
+   * tags: one `_summary=count` search (`undefined`: the server did not say).
    */
-  async putNew(rows: readonly { id: string; data: unknown }[]): Promise<string[]> {
-    const existing = new Set(
-      (await this.scope.search(this.type, [{ name: '_id', values: rows.map((r) => r.id) }])).map(
-        (r) => r.id,
-      ),
-    );
-    const fresh = rows.filter((r) => !existing.has(r.id));
-    const entries = fresh.map(({ id, data }) => ({
-      request: { method: 'PUT', url: `${this.type}/${id}` },
-      resource: { ...this.newResource(data).resource, id },
-    }));
-    let answers: { status: string }[] = [];
-    if (entries.length) {
-      try {
-        // one database transaction: about twice the rate of a batch on HAPI
-        answers = await this.rest.batch(entries, true, 'transaction');
-      } catch (error) {
-        // refused as a whole (one entry the server rejects): each entry on its own
-        if (!(error instanceof BadStorageResponseError) || (error.upstreamStatus ?? 0) >= 500)
-          throw error;
-        answers = await this.rest.batch(entries, true, 'batch');
-      }
-    }
-    const byId = new Map(fresh.map((r, i) => [r.id, answers[i]!]));
-    return rows.map(({ id }) => {
-      if (existing.has(id)) return 'exists';
-      const status = byId.get(id)!.status;
-      if (/^20[01]/.test(status)) return 'written';
-      return `the server answered ${status || 'nothing'}`;
+  countImportBatches(batchTags: readonly string[]): Promise<number | undefined> {
+    return this.scope.count(this.type, [
+      { name: '_tag', system: IMPORT_BATCH_TAG_SYSTEM, values: batchTags },
+    ]);
+  }
+
+  /**
+   * Writes the rows of one import batch as new records: each resource carries
+   * the batch tag besides the scope tag, and all are POSTed in one
+   * `transaction` Bundle (server-assigned ids; a `batch` when the server
+   * refuses the transaction as a whole, so one bad entry fails alone).
+   * `mayExist`: an earlier run may have written some of the batch, so its
+   * tagged resources are fetched first and rows matching one by content are
+   * not written again ('exists'). Per row: its record's id and whether this
+   * call wrote it, or why it failed.
+   */
+  async putNew(
+    rows: readonly ImportRow[],
+    batchTag: string,
+    mayExist: boolean,
+  ): Promise<ImportResult[]> {
+    const resources = rows.map(({ data }) => {
+      const { resource } = this.newResource(data);
+      ((resource.meta ??= {}).tag ??= []).push({ system: IMPORT_BATCH_TAG_SYSTEM, code: batchTag });
+      return resource;
     });
+    const results: (ImportResult | undefined)[] = mayExist
+      ? (await this.findImported(rows, resources, batchTag)).map((id) =>
+          id === undefined ? undefined : { id, written: false },
+        )
+      : rows.map(() => undefined);
+    const toWrite = [...results.keys()].filter((i) => results[i] === undefined);
+    if (!toWrite.length) return results as ImportResult[];
+    const entries = toWrite.map((i) => ({
+      request: { method: 'POST', url: this.type },
+      resource: resources[i]!,
+    }));
+    let answers: Awaited<ReturnType<FhirRestClient['batch']>>;
+    try {
+      // one database transaction: several times the rate of single creates on HAPI
+      answers = await this.rest.batch(entries, false, 'transaction');
+    } catch (error) {
+      const refused =
+        error instanceof BadStorageResponseError &&
+        error.upstreamStatus !== undefined &&
+        error.upstreamStatus < 500;
+      if (!refused) return this.afterLostAnswer(error, rows, resources, batchTag, results);
+      // refused as a whole (one entry the server rejects): each entry on its own
+      answers = await this.rest.batch(entries, false, 'batch');
+    }
+    const unlocated: number[] = [];
+    toWrite.forEach((rowIndex, k) => {
+      const { status, location } = answers[k]!;
+      if (!/^20[01]/.test(status)) {
+        results[rowIndex] = { failed: `the server answered ${status || 'nothing'}` };
+        return;
+      }
+      const id = location && this.locatedId(location);
+      if (id) results[rowIndex] = { id, written: true };
+      else unlocated.push(rowIndex);
+    });
+    if (unlocated.length) {
+      // written, but the answer does not say where: found like a resumed row
+      const ids = await this.findImported(
+        unlocated.map((i) => rows[i]!),
+        unlocated.map((i) => resources[i]!),
+        batchTag,
+      );
+      unlocated.forEach((rowIndex, k) => {
+        const id = ids[k];
+        results[rowIndex] = id
+          ? { id, written: true }
+          : { failed: 'the server answered without a location and the record was not found' };
+      });
+    }
+    return results as ImportResult[];
+  }
+
+  /**
+   * The transaction's answer was lost (or the server failed): it may have
+   * committed all the same, so the batch's tag is searched once. Rows found
+   * count as written; if any is missing the error stands (nothing is sent
+   * again: a transaction still running would then be written twice; a later
+   * run resumes it).
+   */
+  private async afterLostAnswer(
+    error: unknown,
+    rows: readonly ImportRow[],
+    resources: readonly ResourceJson[],
+    batchTag: string,
+    results: readonly (ImportResult | undefined)[],
+  ): Promise<ImportResult[]> {
+    const ids = await this.findImported(rows, resources, batchTag).catch(() => []);
+    const settled = results.map(
+      (result, i) => result ?? (ids[i] === undefined ? undefined : { id: ids[i], written: true }),
+    );
+    if (settled.some((result) => result === undefined)) throw error;
+    return settled as ImportResult[];
+  }
+
+  /** The id in a transaction answer's location (`Patient/123/_history/1`, maybe absolute). */
+  private locatedId(location: string): string | undefined {
+    const parts = location.split(/[?#]/)[0]!.split('/');
+    const at = parts.lastIndexOf(this.type, parts.includes('_history') ? -3 : -1);
+    const id = at < 0 ? undefined : parts[at + 1];
+    return isFhirId(id) ? id : undefined;
+  }
+
+  /** Per row, the id of a resource tagged with the batch that holds the row's content (each resource matched once), or `undefined`. */
+  private async findImported(
+    rows: readonly ImportRow[],
+    resources: readonly ResourceJson[],
+    batchTag: string,
+  ): Promise<(string | undefined)[]> {
+    const tagged = await this.scope.search(this.type, [
+      { name: '_tag', system: IMPORT_BATCH_TAG_SYSTEM, values: [batchTag] },
+    ]);
+    return pairByContent(
+      rows.map((row, i) => ({
+        content: contentKey(this.model, toRecord(this.mapping, resources[i]!)),
+        sourceIds: row.sourceIds ?? [],
+      })),
+      tagged.map((resource) => ({
+        content: contentKey(this.model, toRecord(this.mapping, resource)),
+        identifierValues: (resource.identifier ?? []).flatMap((i) =>
+          typeof i?.value === 'string' ? [i.value] : [],
+        ),
+        resource: resource.id!,
+      })),
+    );
   }
 
   async create(data: unknown): Promise<StoredRecord> {

@@ -55,6 +55,11 @@ export class Scope {
     });
   }
 
+  /** How many resources of `type` match the parameters and the scope tag (`undefined`: the server did not say). */
+  count(type: string, params: readonly SearchParameter[]): Promise<number | undefined> {
+    return this.rest.count(type, this.scoped(params));
+  }
+
   /** Every resource of `type` matching the parameters and the scope tag, through every page. */
   search(type: string, params: readonly SearchParameter[]): Promise<ResourceJson[]> {
     return this.rest.search(type, this.query(params));
