@@ -29,7 +29,7 @@ import type { ModelSpec } from '../api/models.js';
 import { FhirRecordStore, type ImportResult } from '../backends/fhir/record-store.js';
 import type { FhirStorage } from '../backends/fhir/index.js';
 import { CliError, modelOption, parseArgs, positiveInt, storageFromEnv } from './options.js';
-import { Progress } from './progress.js';
+import { Progress, type TextOut } from './progress.js';
 import { readRows, type FileRow } from './records-file.js';
 
 interface LinkColumn {
@@ -112,11 +112,16 @@ async function bounded<T>(
   await Promise.all(running);
 }
 
-export async function runImport(args: string[]): Promise<number> {
+/** Runs the command; `env` configures the storage, `io` receives the summary (stdout) and the rest (stderr). */
+export async function runImport(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: { stdout: TextOut; stderr: TextOut } = process,
+): Promise<number> {
   const parsed = parseArgs(args, ['model', 'link-column', 'batch-size', 'concurrency']);
   if (parsed.positionals.length !== 1) throw new CliError('give exactly one file to import');
   const file = parsed.positionals[0]!;
-  const storage: FhirStorage = storageFromEnv();
+  const storage: FhirStorage = storageFromEnv(env);
   const model = modelOption(parsed, storage);
   const columns = linkColumns(parsed.options.get('link-column') ?? []);
   if (columns.length && !model.linkable)
@@ -126,7 +131,7 @@ export async function runImport(args: string[]): Promise<number> {
   const anyStore = storage.store(model.name);
   if (!(anyStore instanceof FhirRecordStore)) throw new CliError('import writes to a FHIR server');
   const store: FhirRecordStore = anyStore;
-  const err = process.stderr;
+  const err = io.stderr;
 
   // 1. validate every row
   const invalid: string[] = [];
@@ -148,7 +153,7 @@ export async function runImport(args: string[]): Promise<number> {
   // 2. write, 3. link
   const counts = { written: 0, present: 0, failed: 0, linked: 0 };
   const failures: string[] = [];
-  const progress = new Progress(total);
+  const progress = new Progress(total, err);
   async function* batches(): AsyncGenerator<GoodRow[]> {
     let batch: GoodRow[] = [];
     for await (const row of readRows(file)) {
@@ -214,7 +219,7 @@ export async function runImport(args: string[]): Promise<number> {
   progress.finish(counts.written + counts.present + counts.failed);
 
   for (const failure of failures.slice(0, 50)) err.write(`failed ${failure}\n`);
-  process.stdout.write(
+  io.stdout.write(
     `${JSON.stringify({
       written: counts.written,
       skipped: { already_present: counts.present, repeated_in_file: duplicates },

@@ -29,7 +29,7 @@ async function check(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 
 const commands: Record<string, (args: string[], env: NodeJS.ProcessEnv) => Promise<number>> = {
   check,
-  import: (args) => runImport(args),
+  import: (args, env) => runImport(args, env),
   export: (args) => runExport(args),
 };
 

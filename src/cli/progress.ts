@@ -3,13 +3,19 @@
  * (rows/s, ETA) on a terminal, a plain line every few seconds otherwise.
  * Counts only: never any record data.
  */
+/** Where text goes: stderr/stdout, or a test's collector. */
+export interface TextOut {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 export class Progress {
   private readonly started = Date.now();
   private lastPrinted = 0;
 
   constructor(
     private readonly total: number,
-    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly out: TextOut = process.stderr,
   ) {}
 
   private line(done: number): string {
