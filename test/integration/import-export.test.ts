@@ -3,7 +3,9 @@
  * run as the user runs them (a child process configured by the environment):
  * bad rows reported by line and not written, an import killed with SIGKILL
  * mid-run and then resumed with the same command writes every row exactly
- * once, link columns become links, export streams what was imported.
+ * once, the same file imported twice writes nothing the second time, a
+ * batch only partly present is completed row by row, link columns become
+ * links, export streams what was imported.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -107,6 +109,88 @@ describe('import and export on HAPI', () => {
     assert.equal(names.length, rows, 'no duplicates, nothing missing');
     assert.equal(new Set(names).size, rows);
     assert.ok(!names.includes('Bad Sex'));
+  });
+
+  it('the same file imported a second time writes nothing and reports every row already present', async () => {
+    const { env, storage } = scope();
+    const file = path.join(dir, 'twice.csv');
+    const lines = ['name,sex,birth_date'];
+    for (let i = 0; i < 25; i++) lines.push(`Twice${i} Imported,F,1990-02-03`);
+    lines.push('Twice0 Imported,F,1990-02-03'); // repeated in the file: one record
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const args = ['import', file, '--model', 'patient', '--batch-size', '10'];
+
+    const first = await cli(args, env).done;
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.stdout), {
+      written: 25,
+      skipped: { already_present: 0, repeated_in_file: 1 },
+      invalid: 0,
+      failed: 0,
+      links_created: 0,
+    });
+    const second = await cli(args, env).done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(JSON.parse(second.stdout), {
+      written: 0,
+      skipped: { already_present: 25, repeated_in_file: 1 },
+      invalid: 0,
+      failed: 0,
+      links_created: 0,
+    });
+    assert.equal((await storage.filterPatients()).length, 25);
+  });
+
+  it('a batch only partly present (records of it deleted after the import) is resumed by writing exactly the missing rows, links included', async () => {
+    const { env, storage } = scope();
+    const file = path.join(dir, 'partial.ndjson');
+    // rows 0 and 1 have the same fields and differ only by their link: interchangeable by content
+    const records = Array.from({ length: 12 }, (_, i) => ({
+      name: i < 2 ? 'Same Partial' : `Partial${i} Imported`,
+      sex: 'M',
+      phone: `+2567100000${String(i).padStart(2, '0')}`,
+    }));
+    fs.writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const args = [
+      'import',
+      file,
+      '--model',
+      'patient',
+      '--batch-size',
+      '5',
+      '--link-column',
+      'sms=phone',
+    ];
+    const first = await cli(args, env).done;
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).written, 12);
+
+    // take away one of the twins and one other record of the first batch, and one of the second
+    const gone = ['+256710000000', '+256710000003', '+256710000007'];
+    for (const phone of gone) {
+      const patient = await storage.getPatient(phone, 'sms');
+      assert.ok(patient && (await storage.deletePatient(patient.id!)));
+    }
+
+    const second = await cli(args, env).done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(JSON.parse(second.stdout), {
+      written: 3,
+      skipped: { already_present: 9, repeated_in_file: 0 },
+      invalid: 0,
+      failed: 0,
+      links_created: 3,
+    });
+    const patients = await storage.filterPatients();
+    assert.equal(patients.length, 12, 'no duplicates, nothing missing');
+    for (const [i, record] of records.entries()) {
+      const linked = await storage.getPatient(record.phone, 'sms');
+      assert.equal(linked?.name, record.name, `row ${i} linked to a record of its content`);
+    }
+    const twins = await Promise.all(
+      [records[0]!, records[1]!].map((r) => storage.getPatient(r.phone, 'sms')),
+    );
+    assert.notEqual(twins[0]!.id, twins[1]!.id, 'the twins are two records');
   });
 
   it('NDJSON with a link column: records linked by source; export gives them back as NDJSON and CSV', async () => {
