@@ -4,7 +4,7 @@
  * 1. reads the whole file once and validates every row (the model's fields,
  *    link values), listing bad rows by line number; bad rows are never written;
  * 2. reads it again and writes the good rows in FHIR `transaction` Bundles
- *    of POSTs (`--batch-size`, default 100) at bounded concurrency
+ *    of POSTs (`--batch-size`, default 250) at bounded concurrency
  *    (`--concurrency`, default 4), with progress on stderr;
  * 3. links each row's source ids from its link columns (the library's
  *    `linkPatient`, so the one-patient-per-pair guarantee holds);
@@ -126,7 +126,7 @@ export async function runImport(
   const columns = linkColumns(parsed.options.get('link-column') ?? []);
   if (columns.length && !model.linkable)
     throw new CliError(`--link-column: ${model.name}s have no links`);
-  const batchSize = positiveInt(parsed, 'batch-size', 100);
+  const batchSize = positiveInt(parsed, 'batch-size', 250);
   const concurrency = positiveInt(parsed, 'concurrency', 4);
   const anyStore = storage.store(model.name);
   if (!(anyStore instanceof FhirRecordStore)) throw new CliError('import writes to a FHIR server');
