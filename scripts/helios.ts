@@ -109,7 +109,13 @@ export async function startHelios(
     binary,
     ['--port', String(port), '--host', '127.0.0.1', '--database-url', ':memory:'],
     {
-      env: { ...process.env, HFS_DATA_DIR: dataDir, HFS_MAX_PAGE_SIZE: '1000' },
+      // HFS_BASE_URL: the origin of its next links and Locations (its default is localhost:8080)
+      env: {
+        ...process.env,
+        HFS_DATA_DIR: dataDir,
+        HFS_MAX_PAGE_SIZE: '1000',
+        HFS_BASE_URL: `http://127.0.0.1:${port}`,
+      },
       stdio: ['ignore', log, log],
     },
   );
