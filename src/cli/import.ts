@@ -3,30 +3,30 @@
  *
  * 1. reads the whole file once and validates every row (the model's fields,
  *    link values), listing bad rows by line number; bad rows are never written;
- * 2. reads it again and writes the good rows in FHIR `transaction` Bundles
- *    of POSTs (`--batch-size`, default 250) at bounded concurrency
- *    (`--concurrency`, default 4), with progress on stderr;
- * 3. links each row's source ids from its link columns (the library's
+ * 2. finds the rows earlier runs imported (below);
+ * 3. reads the file again and writes the other good rows in FHIR
+ *    `transaction` Bundles of POSTs (`--batch-size`, default 250) at bounded
+ *    concurrency (`--concurrency`, default 4), with progress on stderr;
+ * 4. links each row's source ids from its link columns (the library's
  *    `linkPatient`, so the one-patient-per-pair guarantee holds);
- * 4. prints a summary.
+ * 5. prints a summary.
  *
- * Resumable without duplicates: each row has a content key (SHA-256 over the
- * model, fields and links; two identical rows are one record), the batches
- * are the file's good rows in order, and every resource of a batch carries the
- * tag `urn:healthcare-fhir:import-batch|<hash of the model and the batch's
- * row keys>`. Before writing, one `_summary=count` search per group of
- * batches asks whether any of their tags exists: none (a fresh import) →
- * written with no other request; else each batch of the group fetches its
- * tagged resources and writes only the rows no resource matches by content
- * (record-store.ts `putNew`). So running the same command (same file, same
- * `--batch-size`) again after an interruption writes what is missing and
- * skips the rest.
+ * Resumable without duplicates: each row has a content hash (SHA-256 over
+ * the model, fields and link values; identical rows are one record) that the
+ * resource written for it keeps in an extension, beside the model's import
+ * tag (backends/fhir/import-rows.ts). Before writing, one count search asks
+ * whether anything of this model was imported in scope: nothing (a fresh
+ * import) → every row is written with no other request; else those
+ * resources are read once and rows whose hash is among them are skipped
+ * (their record is linked all the same). So a run after an interruption, an
+ * edit of the file, another `--batch-size` or a rename writes only the rows
+ * not there yet. Two runs at the same moment may both write a row.
  */
-import { createHash } from 'node:crypto';
 import { validateRecordInput, validateSourcePair } from '../api/validation.js';
 import { ValidationError } from '../api/errors.js';
 import type { ModelSpec } from '../api/models.js';
 import { FhirRecordStore, type ImportResult } from '../backends/fhir/record-store.js';
+import { rowHash } from '../backends/fhir/import-rows.js';
 import type { FhirStorage } from '../backends/fhir/index.js';
 import { CliError, modelOption, parseArgs, positiveInt, storageFromEnv } from './options.js';
 import { Progress, type TextOut } from './progress.js';
@@ -39,8 +39,8 @@ interface LinkColumn {
 
 interface GoodRow {
   line: number;
-  /** The row's content key: identical rows share it. */
-  key: string;
+  /** The row's content hash: identical rows share it. */
+  hash: string;
   data: Record<string, unknown>;
   links: [source: string, sourceId: string][];
 }
@@ -52,22 +52,6 @@ function linkColumns(values: readonly string[]): LinkColumn[] {
       throw new CliError(`--link-column takes source=column, not ${JSON.stringify(value)}`);
     return { source: value.slice(0, eq), column: value.slice(eq + 1) };
   });
-}
-
-/** Batches whose tags one count search asks about (about 1.6 KB of URL at 20). */
-const BATCHES_PER_COUNT = 20;
-
-/** The row's content key (40 hex digits of SHA-256 over the model, fields and links). */
-function rowKey(model: ModelSpec, data: Record<string, unknown>, links: GoodRow['links']): string {
-  const fields = Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const hash = createHash('sha256').update(JSON.stringify([model.name, fields, links]));
-  return hash.digest('hex').slice(0, 40);
-}
-
-/** The batch's tag code: 40 hex digits of SHA-256 over the model and its rows' keys, in order. */
-function batchTag(model: ModelSpec, rows: readonly GoodRow[]): string {
-  const hash = createHash('sha256').update(JSON.stringify([model.name, rows.map((r) => r.key)]));
-  return hash.digest('hex').slice(0, 40);
 }
 
 /** The row ready to write, or why not (never the row's data: it holds patient data). */
@@ -88,7 +72,7 @@ function checkRow(
       links.push([sourceName, sourceId]);
     }
     const values = validateRecordInput(model, data, 'create');
-    return { line: row.line, key: rowKey(model, values, links), data: values, links };
+    return { line: row.line, hash: rowHash(model, values, links), data: values, links };
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     return {
@@ -140,8 +124,8 @@ export async function runImport(
   for await (const row of readRows(file)) {
     const checked = checkRow(model, row, columns);
     if ('problem' in checked) invalid.push(`line ${row.line}: ${checked.problem}`);
-    else if (firstLineOf.has(checked.key)) duplicates++;
-    else firstLineOf.set(checked.key, row.line);
+    else if (firstLineOf.has(checked.hash)) duplicates++;
+    else firstLineOf.set(checked.hash, row.line);
   }
   for (const problem of invalid.slice(0, 50)) err.write(`invalid ${problem}\n`);
   if (invalid.length > 50) err.write(`… and ${invalid.length - 50} more invalid rows\n`);
@@ -150,49 +134,36 @@ export async function runImport(
     `${total} rows to write, ${invalid.length} invalid (not written), ${duplicates} repeated in the file\n`,
   );
 
-  // 2. write, 3. link
+  // 2. find what earlier runs imported
+  const imported = await store.importedRows();
+  if (imported.size)
+    err.write(`${imported.size} records an earlier import wrote found on the server\n`);
+
+  // 3. write, 4. link
   const counts = { written: 0, present: 0, failed: 0, linked: 0 };
   const failures: string[] = [];
   const progress = new Progress(total, err);
-  async function* batches(): AsyncGenerator<GoodRow[]> {
-    let batch: GoodRow[] = [];
+  /** The rows in file order, in batches of rows to write and batches of rows already there. */
+  async function* batches(): AsyncGenerator<{ rows: GoodRow[]; present: boolean }> {
+    const toWrite: GoodRow[] = [];
+    const alreadyThere: GoodRow[] = [];
     for await (const row of readRows(file)) {
       const checked = checkRow(model, row, columns);
-      if ('problem' in checked || firstLineOf.get(checked.key) !== row.line) continue;
+      if ('problem' in checked || firstLineOf.get(checked.hash) !== row.line) continue;
+      const present = imported.has(checked.hash);
+      const batch = present ? alreadyThere : toWrite;
       batch.push(checked);
-      if (batch.length === batchSize) {
-        yield batch;
-        batch = [];
-      }
+      if (batch.length === batchSize) yield { rows: batch.splice(0), present };
     }
-    if (batch.length) yield batch;
+    if (toWrite.length) yield { rows: toWrite, present: false };
+    if (alreadyThere.length) yield { rows: alreadyThere, present: true };
   }
-  /** The batches, each knowing whether an earlier run may have written some of it. */
-  async function* plannedBatches(): AsyncGenerator<{
-    rows: GoodRow[];
-    tag: string;
-    mayExist: boolean;
-  }> {
-    let group: { rows: GoodRow[]; tag: string }[] = [];
-    async function* planGroup() {
-      const present = await store.countImportBatches(group.map((b) => b.tag));
-      for (const batch of group) yield { ...batch, mayExist: present !== 0 };
-      group = [];
-    }
-    for await (const rows of batches()) {
-      group.push({ rows, tag: batchTag(model, rows) });
-      if (group.length === BATCHES_PER_COUNT) yield* planGroup();
-    }
-    if (group.length) yield* planGroup();
-  }
-  await bounded(plannedBatches(), concurrency, async ({ rows: batch, tag, mayExist }) => {
+  await bounded(batches(), concurrency, async ({ rows: batch, present }) => {
     let results: ImportResult[];
     try {
-      results = await store.putNew(
-        batch.map((row) => ({ data: row.data, sourceIds: row.links.map(([, id]) => id) })),
-        tag,
-        mayExist,
-      );
+      results = present
+        ? batch.map((row) => ({ id: imported.get(row.hash)! }))
+        : await store.putNew(batch.map((row) => ({ data: row.data, hash: row.hash })));
     } catch (error) {
       const failed = error instanceof Error ? error.message : String(error);
       results = batch.map(() => ({ failed }));
@@ -204,8 +175,8 @@ export async function runImport(
         failures.push(`line ${row.line}: ${result.failed}`);
         continue;
       }
-      if (result.written) counts.written++;
-      else counts.present++;
+      if (present) counts.present++;
+      else counts.written++;
       for (const [source, sourceId] of row.links) {
         if (await storage.linkPatient(result.id, sourceId, source)) counts.linked++;
         else if ((await storage.getPatient(sourceId, source))?.id !== result.id) {

@@ -104,6 +104,8 @@ export class FhirRestClient {
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
   private poweredBy?: string;
+  /** The server's clock minus ours, from the last answer's `Date` header. */
+  private serverClockOffsetMs?: number;
 
   constructor(options: FhirRestOptions) {
     this.baseUrl = parseBaseUrl('FhirStorage', options.baseUrl);
@@ -172,7 +174,20 @@ export class FhirRestClient {
     let res = await attempt();
     if (res.status === 401 && this.auth?.refreshable) res = await attempt();
     this.poweredBy ??= res.headers.get('x-powered-by') ?? undefined;
+    const serverDate = Date.parse(res.headers.get('date') ?? '');
+    if (!Number.isNaN(serverDate)) this.serverClockOffsetMs = serverDate - Date.now();
     return res;
+  }
+
+  /**
+   * The server's time now by its last answer's `Date` header, or `undefined`
+   * when no answer had one. Never late: the header is truncated to the second
+   * and was written before we read it.
+   */
+  serverNow(): number | undefined {
+    return this.serverClockOffsetMs === undefined
+      ? undefined
+      : Date.now() + this.serverClockOffsetMs;
   }
 
   /**

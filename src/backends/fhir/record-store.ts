@@ -22,24 +22,30 @@ import type { Lookup } from '../../api/types.js';
 import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
 import type { ServerCapabilities } from './capabilities.js';
 import { fixAfterCreate, stampCreated } from './created-date.js';
-import { contentKey, pairByContent } from './import-match.js';
+import { importTagParameter, importedRowOf, markImported } from './import-rows.js';
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
 import { planSearch, stringParams } from './search-plan.js';
 import type { VersionedWriter } from './versioned-writes.js';
 
-/** `meta.tag` system marking the import batch a resource was written in (the code: see cli/import.ts). */
-export const IMPORT_BATCH_TAG_SYSTEM = 'urn:healthcare-fhir:import-batch';
-
-/** One row of an import batch: validated record input, and the source ids it will be linked to. */
+/** One row to import: validated record input, and its content hash (import-rows.ts `rowHash`). */
 export interface ImportRow {
   data: unknown;
-  sourceIds?: readonly string[];
+  hash: string;
 }
 
-/** An import row's outcome: the record's id (`written`: by this call, else found from an earlier run), or why it failed. */
-export type ImportResult = { id: string; written: boolean } | { failed: string };
+/** An import row's outcome: the id of the record written for it, or why it failed. */
+export type ImportResult = { id: string } | { failed: string };
+
+/** How far our clock may be ahead of the server's, when the server sends no `Date`. */
+const OWN_CLOCK_MARGIN_MS = 5 * 60_000;
+
+/** The server refused the request as a whole (4xx): nothing was written. */
+const isRefused = (error: unknown): boolean =>
+  error instanceof BadStorageResponseError &&
+  error.upstreamStatus !== undefined &&
+  error.upstreamStatus < 500;
 
 export class FhirRecordStore implements RecordStore {
   readonly model: ModelSpec;
@@ -77,107 +83,117 @@ export class FhirRecordStore implements RecordStore {
   }
 
   /**
-   * How many resources of this type in scope carry any of these import-batch
-   * tags: one `_summary=count` search (`undefined`: the server did not say).
+   * Row hash → record id of everything an import of this model wrote in
+   * scope (import-rows.ts): one `_summary=count` search for the import tag;
+   * when it finds some (or the server gives no total), those resources are
+   * read once, page by page, asking only for their meta and extensions
+   * (`_elements`, which a server may ignore: the hash is read from whatever
+   * comes back).
    */
-  countImportBatches(batchTags: readonly string[]): Promise<number | undefined> {
-    return this.scope.count(this.type, [
-      { name: '_tag', system: IMPORT_BATCH_TAG_SYSTEM, values: batchTags },
-    ]);
+  async importedRows(): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const count = await this.scope.count(this.type, [importTagParameter(this.model)]);
+    if (count !== 0) await this.collectImported(found);
+    return found;
+  }
+
+  /** Adds the row hash → id of each imported resource (updated at or after `since`, when given) to `into`. */
+  private async collectImported(into: Map<string, string>, since?: string): Promise<void> {
+    const pages = this.scope.pages(
+      this.type,
+      [importTagParameter(this.model), { name: '_elements', values: ['meta', 'extension'] }],
+      { start: since === undefined ? undefined : { after: since, ids: [] } },
+    );
+    for await (const page of pages)
+      for (const resource of page) {
+        const hash = importedRowOf(resource);
+        if (hash !== undefined && !into.has(hash)) into.set(hash, resource.id!);
+      }
   }
 
   /**
-   * Writes the rows of one import batch as new records: each resource carries
-   * the batch tag besides the scope tag, and all are POSTed in one
-   * `transaction` Bundle (server-assigned ids; a `batch` when the server
-   * refuses the transaction as a whole, so one bad entry fails alone).
-   * `mayExist`: an earlier run may have written some of the batch, so its
-   * tagged resources are fetched first and rows matching one by content are
-   * not written again ('exists'). Per row: its record's id and whether this
-   * call wrote it, or why it failed.
+   * Writes import rows as new records, each marked with the import tag and
+   * its row hash, all POSTed in one `transaction` Bundle (server-assigned
+   * ids; a `batch` when the server refuses the transaction as a whole, so one
+   * bad entry fails alone). When the answer is lost (timeout, reset, a server
+   * error) the batch may have been written all the same: the resources
+   * imported since just before it was sent are searched once; rows found
+   * there count as written and only the others are sent again (once; still
+   * lost, they fail and a later run writes them). Per row: its record's id,
+   * or why it failed.
    */
-  async putNew(
-    rows: readonly ImportRow[],
-    batchTag: string,
-    mayExist: boolean,
-  ): Promise<ImportResult[]> {
-    const resources = rows.map(({ data }) => {
+  async putNew(rows: readonly ImportRow[]): Promise<ImportResult[]> {
+    const resources = rows.map(({ data, hash }) => {
       const { resource } = this.newResource(data);
-      ((resource.meta ??= {}).tag ??= []).push({ system: IMPORT_BATCH_TAG_SYSTEM, code: batchTag });
+      markImported(resource, this.model, hash);
       return resource;
     });
-    const results: (ImportResult | undefined)[] = mayExist
-      ? (await this.findImported(rows, resources, batchTag)).map((id) =>
-          id === undefined ? undefined : { id, written: false },
-        )
-      : rows.map(() => undefined);
-    const toWrite = [...results.keys()].filter((i) => results[i] === undefined);
-    if (!toWrite.length) return results as ImportResult[];
-    const entries = toWrite.map((i) => ({
-      request: { method: 'POST', url: this.type },
-      resource: resources[i]!,
-    }));
-    let answers: Awaited<ReturnType<FhirRestClient['batch']>>;
-    try {
-      // one database transaction: several times the rate of single creates on HAPI
-      answers = await this.rest.batch(entries, false, 'transaction');
-    } catch (error) {
-      const refused =
-        error instanceof BadStorageResponseError &&
-        error.upstreamStatus !== undefined &&
-        error.upstreamStatus < 500;
-      if (!refused) return this.afterLostAnswer(error, rows, resources, batchTag, results);
-      // refused as a whole (one entry the server rejects): each entry on its own
-      answers = await this.rest.batch(entries, false, 'batch');
-    }
-    const unlocated: number[] = [];
-    toWrite.forEach((rowIndex, k) => {
-      const { status, location } = answers[k]!;
-      if (!/^20[01]/.test(status)) {
-        results[rowIndex] = { failed: `the server answered ${status || 'nothing'}` };
-        return;
+    const results: (ImportResult | undefined)[] = rows.map(() => undefined);
+    let pending = [...rows.keys()];
+    for (let attempt = 1; pending.length; attempt++) {
+      const since = this.timeBeforeSending();
+      let answers: Awaited<ReturnType<FhirRestClient['batch']>> | undefined;
+      let lost: unknown;
+      try {
+        answers = await this.postNew(pending.map((i) => resources[i]!));
+      } catch (error) {
+        if (isRefused(error)) throw error;
+        lost = error;
       }
-      const id = location && this.locatedId(location);
-      if (id) results[rowIndex] = { id, written: true };
-      else unlocated.push(rowIndex);
-    });
-    if (unlocated.length) {
-      // written, but the answer does not say where: found like a resumed row
-      const ids = await this.findImported(
-        unlocated.map((i) => rows[i]!),
-        unlocated.map((i) => resources[i]!),
-        batchTag,
-      );
-      unlocated.forEach((rowIndex, k) => {
-        const id = ids[k];
-        results[rowIndex] = id
-          ? { id, written: true }
-          : { failed: 'the server answered without a location and the record was not found' };
+      const unlocated = answers ? [] : pending;
+      answers?.forEach(({ status, location }, k) => {
+        const rowIndex = pending[k]!;
+        const id = location && this.locatedId(location);
+        if (!/^20[01]/.test(status))
+          results[rowIndex] = { failed: `the server answered ${status || 'nothing'}` };
+        else if (id) results[rowIndex] = { id };
+        else unlocated.push(rowIndex);
       });
+      if (!unlocated.length) break;
+      // written or not: looked for among what was imported since it was sent
+      const found = new Map<string, string>();
+      await this.collectImported(found, since);
+      pending = [];
+      for (const rowIndex of unlocated) {
+        const id = found.get(rows[rowIndex]!.hash);
+        if (id) results[rowIndex] = { id };
+        else if (lost && attempt < 2) pending.push(rowIndex);
+        else
+          results[rowIndex] = {
+            failed: lost
+              ? `the answer was lost twice (${lost instanceof Error ? lost.message : String(lost)}) and the record was not found`
+              : 'the server answered without a location and the record was not found',
+          };
+      }
     }
     return results as ImportResult[];
   }
 
+  /** POSTs the resources in a transaction, or in a batch when the server refuses the transaction. */
+  private async postNew(resources: readonly ResourceJson[]) {
+    const entries = resources.map((resource) => ({
+      request: { method: 'POST', url: this.type },
+      resource,
+    }));
+    try {
+      // one database transaction: several times the rate of single creates on HAPI
+      return await this.rest.batch(entries, false, 'transaction');
+    } catch (error) {
+      if (!isRefused(error)) throw error;
+      // refused as a whole (one entry the server rejects): each entry on its own
+      return this.rest.batch(entries, false, 'batch');
+    }
+  }
+
   /**
-   * The transaction's answer was lost (or the server failed): it may have
-   * committed all the same, so the batch's tag is searched once. Rows found
-   * count as written; if any is missing the error stands (nothing is sent
-   * again: a transaction still running would then be written twice; a later
-   * run resumes it).
+   * A time at or before the moment of sending, on the server's clock: from
+   * its `Date` header less a second when known, else ours less a margin for
+   * clocks that disagree. Only the cost of a lost answer's search depends on it.
    */
-  private async afterLostAnswer(
-    error: unknown,
-    rows: readonly ImportRow[],
-    resources: readonly ResourceJson[],
-    batchTag: string,
-    results: readonly (ImportResult | undefined)[],
-  ): Promise<ImportResult[]> {
-    const ids = await this.findImported(rows, resources, batchTag).catch(() => []);
-    const settled = results.map(
-      (result, i) => result ?? (ids[i] === undefined ? undefined : { id: ids[i], written: true }),
-    );
-    if (settled.some((result) => result === undefined)) throw error;
-    return settled as ImportResult[];
+  private timeBeforeSending(): string {
+    const serverNow = this.rest.serverNow();
+    const time = serverNow === undefined ? Date.now() - OWN_CLOCK_MARGIN_MS : serverNow - 1000;
+    return new Date(time).toISOString();
   }
 
   /** The id in a transaction answer's location (`Patient/123/_history/1`, maybe absolute). */
@@ -186,30 +202,6 @@ export class FhirRecordStore implements RecordStore {
     const at = parts.lastIndexOf(this.type, parts.includes('_history') ? -3 : -1);
     const id = at < 0 ? undefined : parts[at + 1];
     return isFhirId(id) ? id : undefined;
-  }
-
-  /** Per row, the id of a resource tagged with the batch that holds the row's content (each resource matched once), or `undefined`. */
-  private async findImported(
-    rows: readonly ImportRow[],
-    resources: readonly ResourceJson[],
-    batchTag: string,
-  ): Promise<(string | undefined)[]> {
-    const tagged = await this.scope.search(this.type, [
-      { name: '_tag', system: IMPORT_BATCH_TAG_SYSTEM, values: [batchTag] },
-    ]);
-    return pairByContent(
-      rows.map((row, i) => ({
-        content: contentKey(this.model, toRecord(this.mapping, resources[i]!)),
-        sourceIds: row.sourceIds ?? [],
-      })),
-      tagged.map((resource) => ({
-        content: contentKey(this.model, toRecord(this.mapping, resource)),
-        identifierValues: (resource.identifier ?? []).flatMap((i) =>
-          typeof i?.value === 'string' ? [i.value] : [],
-        ),
-        resource: resource.id!,
-      })),
-    );
   }
 
   async create(data: unknown): Promise<StoredRecord> {
