@@ -1,9 +1,11 @@
 /**
  * The exact FHIR requests `healthcare-fhir import` sends: a fresh import is
- * one `_summary=count` search per 20 batches and one transaction of POSTs per
- * batch, nothing else; a resumed one fetches a batch's tagged resources and
- * writes only the rows none of them holds. nock stands in for the server here
- * only; the import is tested end to end against HAPI in
+ * one `_summary=count` search for the import tag and one transaction of POSTs
+ * per batch, nothing else; a re-run reads the import-tagged resources once
+ * and writes only the rows whose hash none of them holds; a transaction whose
+ * answer is lost is looked for among what was imported since just before it
+ * was sent, and only the rows not found are sent again. nock stands in for
+ * the server here only; the import is tested end to end against HAPI in
  * test/integration/import-export.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -16,24 +18,24 @@ import { runImport } from '../../src/cli/import.js';
 import { useStrictNock } from '../support/strict-nock.js';
 
 const origin = 'http://fhir.test';
-const env = {
-  FHIR_BASE_URL: `${origin}/fhir`,
-  FHIR_SCOPE_TAG: 'urn:test:scope|run-1',
-};
 const scopeTag = 'urn:test:scope|run-1';
-const batchSystem = 'urn:healthcare-fhir:import-batch';
+const env = { FHIR_BASE_URL: `${origin}/fhir`, FHIR_SCOPE_TAG: scopeTag };
+const importTag = 'urn:healthcare-fhir:import|patient';
+const rowExtension = 'https://healthcare-fhir.dev/fhir/StructureDefinition/import-row';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-import-unit-'));
 
 useStrictNock();
 
+interface Resource {
+  resourceType: string;
+  id?: string;
+  meta: { tag: { system: string; code: string }[]; lastUpdated?: string };
+  extension: { url: string; valueString?: string }[];
+  name: { text: string }[];
+}
 interface Entry {
   request: { method: string; url: string };
-  resource: {
-    resourceType: string;
-    id?: string;
-    meta: { tag: { system: string; code: string }[] };
-    name: { text: string }[];
-  };
+  resource: Resource;
 }
 
 function csv(name: string, rows: number): string {
@@ -54,67 +56,81 @@ async function run(args: string[]) {
   return { code, summary: JSON.parse(stdout) as Record<string, unknown>, stderr };
 }
 
-/** The import-batch tags a count search asks about, after checking the rest of its query. */
-function countedTags(query: Record<string, string | string[]>): string[] {
-  assert.equal(query._summary, 'count');
-  const [batchTags, scope] = query._tag as string[];
-  assert.equal(scope, scopeTag, 'ANDed with the scope tag');
-  return batchTags!.split(',').map((tag) => {
-    const [system, code] = tag.split('|');
-    assert.equal(system, batchSystem);
-    assert.match(code!, /^[0-9a-f]{40}$/);
-    return code!;
-  });
-}
-
-const batchTagOf = (entry: Entry) =>
-  entry.resource.meta.tag.find((t) => t.system === batchSystem)?.code;
+const nameOf = (resource: Resource) => resource.name[0]!.text;
+const hashOf = (resource: Resource) =>
+  resource.extension.find((e) => e.url === rowExtension)?.valueString;
 
 /** A reply function's request body's entries (nock passes the body raw). */
 const bodyEntries = (body: unknown): Entry[] =>
   ((typeof body === 'string' ? JSON.parse(body) : body) as { entry: Entry[] }).entry;
 
 let nextId = 1;
-/** A transaction-response (or batch-response) creating every entry, or answering `status` for some. */
-function created(
-  entries: readonly Entry[],
-  status: (entry: Entry) => string = () => '201 Created',
-) {
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction-response',
-    entry: entries.map((entry) => {
-      const answer = status(entry);
-      return {
-        response: answer.startsWith('201')
-          ? { status: answer, location: `Patient/${nextId++}/_history/1` }
-          : { status: answer },
-      };
-    }),
-  };
+/** Stores the entries' resources as the server would (an id, a lastUpdated). */
+const store = (entries: readonly Entry[]): Resource[] =>
+  entries.map((e) => ({
+    ...e.resource,
+    id: String(nextId++),
+    meta: { ...e.resource.meta, lastUpdated: new Date().toISOString() },
+  }));
+
+/** A transaction-response creating these stored resources, in order. */
+const created = (stored: readonly Resource[]) => ({
+  resourceType: 'Bundle',
+  type: 'transaction-response',
+  entry: stored.map((r) => ({
+    response: { status: '201 Created', location: `Patient/${r.id}/_history/1` },
+  })),
+});
+
+const searchset = (resources: readonly Resource[]) => ({
+  resourceType: 'Bundle',
+  type: 'searchset',
+  entry: resources.map((resource) => ({ resource, search: { mode: 'match' } })),
+});
+
+/** Expects the one count search for the import tag (scoped, no-cache), answering `total`. */
+function expectCount(total: number, headers: Record<string, string> = {}) {
+  nock(origin)
+    .get('/fhir/Patient')
+    .query({ _tag: [importTag, scopeTag], _summary: 'count' })
+    .matchHeader('cache-control', 'no-cache')
+    .reply(200, { resourceType: 'Bundle', type: 'searchset', total }, headers);
+}
+
+/** Expects transactions, `times` of them, storing what they POST into `sent`. */
+function expectTransactions(sent: Entry[][], times: number) {
+  nock(origin)
+    .post('/fhir', (body: { type: string }) => body.type === 'transaction')
+    .times(times)
+    .reply(200, (_uri, body) => {
+      const entries = bodyEntries(body);
+      sent.push(entries);
+      return created(store(entries));
+    });
+}
+
+/** Does a first import of `file` (count 0, one transaction per batch): what it stored. */
+async function importFresh(file: string, batches: number): Promise<Resource[]> {
+  expectCount(0);
+  const stored: Resource[] = [];
+  nock(origin)
+    .post('/fhir', (body: { type: string }) => body.type === 'transaction')
+    .times(batches)
+    .reply(200, (_uri, body) => {
+      const batch = store(bodyEntries(body));
+      stored.push(...batch);
+      return created(batch);
+    });
+  const result = await run([file, '--model', 'patient']);
+  assert.equal(result.code, 0, result.stderr);
+  return stored;
 }
 
 describe('import: the FHIR requests it sends', () => {
-  it('a fresh import of 45 rows in batches of 2 sends 2 count searches (20 and 3 batch tags, ANDed with the scope tag) and 23 transactions of POSTs, nothing else', async () => {
-    const counted: string[][] = [];
-    const written: Entry[][] = [];
-    nock(origin)
-      .get('/fhir/Patient')
-      .query((query) => {
-        counted.push(countedTags(query as Record<string, string[]>));
-        return true;
-      })
-      .times(2)
-      .matchHeader('cache-control', 'no-cache')
-      .reply(200, { resourceType: 'Bundle', type: 'searchset', total: 0 });
-    nock(origin)
-      .post('/fhir', (body: { type: string; entry: Entry[] }) => {
-        assert.equal(body.type, 'transaction');
-        written.push(body.entry);
-        return true;
-      })
-      .times(23)
-      .reply(200, (_uri, body) => created(bodyEntries(body)));
+  it('a fresh import of 45 rows in batches of 2 sends one count search for the import tag (scoped, no-cache) and 23 transactions of POSTs, each resource carrying the scope tag, the import tag and its row hash, nothing else', async () => {
+    const sent: Entry[][] = [];
+    expectCount(0);
+    expectTransactions(sent, 23);
 
     const result = await run([csv('fresh.csv', 45), '--model', 'patient', '--batch-size', '2']);
 
@@ -127,132 +143,147 @@ describe('import: the FHIR requests it sends', () => {
       links_created: 0,
     });
     assert.deepEqual(
-      counted.map((tags) => tags.length),
-      [20, 3],
-    );
-    const allCounted = counted.flat();
-    assert.equal(new Set(allCounted).size, 23, 'every batch has its own tag');
-    assert.deepEqual(
-      written.map((batch) => batch.length),
+      sent.map((batch) => batch.length),
       [...Array<number>(22).fill(2), 1],
     );
-    const entries = written.flat();
-    assert.equal(entries.length, 45);
-    for (const entry of entries) {
-      assert.deepEqual(entry.request, { method: 'POST', url: 'Patient' });
-      assert.equal(entry.resource.id, undefined, 'the server assigns the id');
-      assert.ok(
-        entry.resource.meta.tag.some((t) => `${t.system}|${t.code}` === scopeTag),
-        'scope tag',
+    const entries = sent.flat();
+    for (const { request, resource } of entries) {
+      assert.deepEqual(request, { method: 'POST', url: 'Patient' });
+      assert.equal(resource.id, undefined, 'the server assigns the id');
+      assert.deepEqual(
+        resource.meta.tag.map((t) => `${t.system}|${t.code}`),
+        [scopeTag, importTag],
       );
+      assert.match(hashOf(resource) ?? '', /^[0-9a-f]{40}$/);
     }
-    for (const batch of written) {
-      const tags = new Set(batch.map(batchTagOf));
-      assert.equal(tags.size, 1, 'one tag per batch');
-      assert.ok(allCounted.includes([...tags][0]!), 'the tag the count search asked about');
-    }
+    assert.equal(new Set(entries.map((e) => hashOf(e.resource))).size, 45, 'a hash per row');
     assert.deepEqual(
-      entries.map((e) => e.resource.name[0]!.text).sort(),
+      entries.map((e) => nameOf(e.resource)).sort(),
       Array.from({ length: 45 }, (_, i) => `Row${i} Unit`).sort(),
     );
   });
 
-  it('a refused transaction is sent again as a batch and the entry the server rejects is reported by line; run again, the batch fetches its tagged resources and writes only that row', async () => {
-    const file = csv('partial.csv', 3);
-    const args = [file, '--model', 'patient', '--batch-size', '3'];
-    const isRow1 = (entry: Entry) => entry.resource.name[0]!.text === 'Row1 Unit';
+  it('a re-run sends the count search, reads the import-tagged resources once (scoped, _elements=meta,extension, keyset-sorted) and one transaction of only the rows whose hash none of them holds', async () => {
+    const file = csv('rerun.csv', 5);
+    const stored = await importFresh(file, 1);
+    // rows 2 and 4 are gone since (deleted): the server holds rows 0, 1 and 3
+    const left = stored.filter((r) => !['Row2 Unit', 'Row4 Unit'].includes(nameOf(r)));
 
-    // first run: the transaction is refused, the batch creates rows 0 and 2
-    let firstTag = '';
-    let stored: Entry['resource'][] = [];
+    expectCount(3);
     nock(origin)
       .get('/fhir/Patient')
-      .query((query) => {
-        firstTag = countedTags(query as Record<string, string[]>)[0]!;
-        return true;
+      .query({
+        _tag: [importTag, scopeTag],
+        _elements: 'meta,extension',
+        _sort: '_lastUpdated',
+        _count: '200',
       })
-      .reply(200, { resourceType: 'Bundle', type: 'searchset', total: 0 });
-    nock(origin)
-      .post('/fhir', (body: { type: string }) => body.type === 'transaction')
-      .reply(400, { resourceType: 'OperationOutcome', issue: [] });
-    nock(origin)
-      .post('/fhir', (body: { type: string }) => body.type === 'batch')
-      .reply(200, (_uri, body) => {
-        const entries = bodyEntries(body);
-        const answer = created(entries, (e) => (isRow1(e) ? '400 Bad Request' : '201 Created'));
-        stored = entries.flatMap((e, i) => {
-          const location = answer.entry[i]!.response.location;
-          return location ? [{ ...e.resource, id: location.split('/')[1]! }] : [];
-        });
-        return answer;
-      });
-    const first = await run(args);
-    assert.equal(first.code, 1);
-    assert.equal(first.summary.written, 2);
-    assert.equal(first.summary.failed, 1);
-    assert.match(first.stderr, /failed line 3: the server answered 400 Bad Request/);
-    assert.equal(stored.length, 2);
-
-    // second run: the count finds the tag, the tagged fetch gives rows 0 and 2, row 1 is written
-    nock(origin)
-      .get('/fhir/Patient')
-      .query((query) => countedTags(query as Record<string, string[]>)[0] === firstTag)
-      .reply(200, { resourceType: 'Bundle', type: 'searchset', total: 2 });
-    nock(origin)
-      .get('/fhir/Patient')
-      .query({ _tag: [`${batchSystem}|${firstTag}`, scopeTag], _count: '200' })
       .matchHeader('cache-control', 'no-cache')
-      .reply(200, {
-        resourceType: 'Bundle',
-        type: 'searchset',
-        entry: stored.map((resource) => ({ resource, search: { mode: 'match' } })),
-      });
-    let resent: Entry[] = [];
-    nock(origin)
-      .post('/fhir', (body: { type: string; entry: Entry[] }) => {
-        resent = body.entry;
-        return body.type === 'transaction';
-      })
-      .reply(200, (_uri, body) => created(bodyEntries(body)));
-    const second = await run(args);
-    assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(second.summary, {
-      written: 1,
-      skipped: { already_present: 2, repeated_in_file: 0 },
+      .reply(200, searchset(left));
+    const sent: Entry[][] = [];
+    expectTransactions(sent, 1);
+
+    const result = await run([file, '--model', 'patient', '--batch-size', '2']);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.summary, {
+      written: 2,
+      skipped: { already_present: 3, repeated_in_file: 0 },
       invalid: 0,
       failed: 0,
       links_created: 0,
     });
     assert.deepEqual(
-      resent.map((e) => e.resource.name[0]!.text),
-      ['Row1 Unit'],
+      sent.map((batch) => batch.map((e) => nameOf(e.resource))),
+      [['Row2 Unit', 'Row4 Unit']],
     );
-    assert.equal(batchTagOf(resent[0]!), firstTag, 'written under the same batch tag');
+    const gone = stored.filter((r) => !left.includes(r)).map(hashOf);
+    assert.deepEqual(
+      sent[0]!.map((e) => hashOf(e.resource)),
+      gone,
+      'the same row hashes as the first run',
+    );
   });
 
-  it('a transaction whose answer is lost is found by its batch tag and counted as written, not sent again', async () => {
-    let sent: Entry[] = [];
+  it("a lost transaction answer is followed by one search for import-tagged resources with _lastUpdated=ge the server's time (its Date header) less a second, and only the rows not found are sent again", async () => {
+    const serverTime = Date.parse('2031-05-06T07:08:09Z'); // the server's clock is far from ours
+    const ourStart = Date.now();
+    expectCount(0, { date: new Date(serverTime).toUTCString() });
+    let lost: Entry[] = [];
     nock(origin)
-      .get('/fhir/Patient')
-      .query((query) => query._summary === 'count')
-      .reply(200, { resourceType: 'Bundle', type: 'searchset', total: 0 });
-    nock(origin)
-      .post('/fhir', (body: { entry: Entry[] }) => {
-        sent = body.entry;
-        return true;
+      .post('/fhir', (body: { type: string; entry: Entry[] }) => {
+        lost = body.entry;
+        return body.type === 'transaction';
       })
       .replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+    let since = '';
     nock(origin)
       .get('/fhir/Patient')
-      .query((query) => query._count === '200')
-      .reply(200, () => ({
-        resourceType: 'Bundle',
-        type: 'searchset',
-        entry: sent.map((e, i) => ({ resource: { ...e.resource, id: `lost${i}` } })),
-      }));
-    const result = await run([csv('lost.csv', 2), '--model', 'patient']);
+      .query((query) => {
+        since = String(query._lastUpdated).replace(/^ge/, '');
+        assert.deepEqual(
+          { ...query },
+          {
+            _tag: [importTag, scopeTag],
+            _elements: 'meta,extension',
+            _lastUpdated: `ge${since}`,
+            _sort: '_lastUpdated',
+            _count: '200',
+          },
+        );
+        return true;
+      })
+      .matchHeader('cache-control', 'no-cache')
+      // the search finds rows 0 and 1 of the three (written by the lost request)
+      .reply(200, () => searchset(store(lost.slice(0, 2))));
+    const resent: Entry[][] = [];
+    expectTransactions(resent, 1);
+
+    const result = await run([csv('lost.csv', 3), '--model', 'patient', '--batch-size', '3']);
+
     assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.summary, {
+      written: 3,
+      skipped: { already_present: 0, repeated_in_file: 0 },
+      invalid: 0,
+      failed: 0,
+      links_created: 0,
+    });
+    const elapsed = Date.now() - ourStart;
+    const bound = Date.parse(since);
+    assert.ok(
+      bound >= serverTime - 1000 && bound <= serverTime - 1000 + elapsed + 1000,
+      `the bound ${since} is the server's time of sending less a second`,
+    );
+    assert.deepEqual(
+      resent.map((batch) => batch.map((e) => nameOf(e.resource))),
+      [['Row2 Unit']],
+    );
+    assert.equal(hashOf(resent[0]![0]!.resource), hashOf(lost[2]!.resource));
+  });
+
+  it('a refused transaction is sent again as a batch and the entry the server rejects is reported by its line', async () => {
+    expectCount(0);
+    nock(origin)
+      .post('/fhir', (body: { type: string }) => body.type === 'transaction')
+      .reply(400, { resourceType: 'OperationOutcome', issue: [] });
+    nock(origin)
+      .post('/fhir', (body: { type: string }) => body.type === 'batch')
+      .reply(200, (_uri, body) => ({
+        resourceType: 'Bundle',
+        type: 'batch-response',
+        entry: bodyEntries(body).map((e, i) =>
+          nameOf(e.resource) === 'Row1 Unit'
+            ? { response: { status: '400 Bad Request' } }
+            : { response: { status: '201 Created', location: `Patient/b${i}/_history/1` } },
+        ),
+      }));
+
+    const result = await run([csv('refused.csv', 3), '--model', 'patient']);
+
+    assert.equal(result.code, 1);
     assert.equal(result.summary.written, 2);
-    assert.equal(result.summary.failed, 0);
+    assert.equal(result.summary.failed, 1);
+    assert.match(result.stderr, /failed line 3: the server answered 400 Bad Request/);
   });
 });
