@@ -4,8 +4,10 @@
  * bad rows reported by line and not written, an import killed with SIGKILL
  * mid-run and then resumed with the same command writes every row exactly
  * once, the same file imported twice writes nothing the second time, a
- * batch only partly present is completed row by row, link columns become
- * links, export streams what was imported.
+ * re-run after fixing a bad row or with another batch size writes only what
+ * is missing, a record updated after its import keeps its import mark and is
+ * not imported again, records deleted since are written again, link columns
+ * become links, export streams what was imported.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FhirStorage } from '../../src/index.js';
+import { FhirStorage, comparisons } from '../../src/index.js';
 import { packageRoot } from '../../src/shared/package-root.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
 
@@ -51,6 +53,24 @@ function cli(args: string[], env: NodeJS.ProcessEnv) {
   }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { child, done };
 }
+
+/** A CSV file of `rows` patients (`Name<i> <label>`). */
+function patientsCsv(name: string, label: string, rows: number): string {
+  const file = path.join(dir, name);
+  const lines = ['name,sex,birth_date'];
+  for (let i = 0; i < rows; i++) lines.push(`Name${i} ${label},F,1990-02-03`);
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+const summaryOf = (run: { stdout: string }) =>
+  JSON.parse(run.stdout) as {
+    written: number;
+    skipped: { already_present: number; repeated_in_file: number };
+    invalid: number;
+    failed: number;
+    links_created: number;
+  };
 
 async function scopeCount(scopeTag: { system: string; code: string }): Promise<number> {
   const tag = encodeURIComponent(`${scopeTag.system}|${scopeTag.code}`);
@@ -141,10 +161,98 @@ describe('import and export on HAPI', () => {
     assert.equal((await storage.filterPatients()).length, 25);
   });
 
-  it('a batch only partly present (records of it deleted after the import) is resumed by writing exactly the missing rows, links included', async () => {
+  it('fixing a bad row in the file and running the same command again writes exactly that row: the fix shifts every later batch, nothing is written twice', async () => {
+    const { env, storage } = scope();
+    const args = (file: string) => ['import', file, '--model', 'patient', '--batch-size', '4'];
+    const bad = patientsCsv('fix.csv', 'Fixed', 20);
+    // line 3 has a bad sex: rows after it fall into other batches once it is fixed
+    const lines = fs.readFileSync(bad, 'utf8').trimEnd().split('\n');
+    lines.splice(2, 0, 'Late Fixed,X,1990-02-03');
+    fs.writeFileSync(bad, `${lines.join('\n')}\n`);
+
+    const first = await cli(args(bad), env).done;
+    assert.equal(first.code, 1, 'the invalid row makes the exit status 1');
+    assert.match(first.stderr, /invalid line 3: sex/);
+    assert.equal(summaryOf(first).written, 20);
+
+    lines[2] = 'Late Fixed,M,1990-02-03';
+    fs.writeFileSync(bad, `${lines.join('\n')}\n`);
+    const second = await cli(args(bad), env).done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(summaryOf(second), {
+      written: 1,
+      skipped: { already_present: 20, repeated_in_file: 0 },
+      invalid: 0,
+      failed: 0,
+      links_created: 0,
+    });
+    const names = (await storage.filterPatients()).map((p) => p.name);
+    assert.equal(names.length, 21);
+    assert.equal(new Set(names).size, 21, 'no duplicates');
+    assert.ok(names.includes('Late Fixed'));
+  });
+
+  it('running again with another --batch-size (and the file renamed) writes nothing twice', async () => {
+    const { env, storage } = scope();
+    const file = patientsCsv('sizes.csv', 'Sized', 30);
+    const first = await cli(['import', file, '--model', 'patient', '--batch-size', '7'], env).done;
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(summaryOf(first).written, 30);
+
+    const renamed = path.join(dir, 'sizes-renamed.csv');
+    fs.copyFileSync(file, renamed);
+    const second = await cli(['import', renamed, '--model', 'patient', '--batch-size', '4'], env)
+      .done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(summaryOf(second).written, 0);
+    assert.equal(summaryOf(second).skipped.already_present, 30);
+    assert.equal((await storage.filterPatients()).length, 30);
+  });
+
+  it('a record updated through the library after its import keeps its import-row extension and a re-run does not import it again', async () => {
+    const { env, storage } = scope();
+    const file = patientsCsv('updated.csv', 'Updated', 5);
+    const args = ['import', file, '--model', 'patient'];
+    const first = await cli(args, env).done;
+    assert.equal(first.code, 0, first.stderr);
+    const [target] = await storage.filterPatients(['name', comparisons.EQUAL, 'Name2 Updated']);
+    assert.ok(target, 'imported');
+    const rowExtension = async () => {
+      const response = await fetch(`${baseUrl}/Patient/${target.id}`, {
+        headers: { 'cache-control': 'no-cache' },
+      });
+      const resource = (await response.json()) as {
+        extension?: { url: string; valueString?: string }[];
+      };
+      return resource.extension?.find(
+        (e) => e.url === 'https://healthcare-fhir.dev/fhir/StructureDefinition/import-row',
+      )?.valueString;
+    };
+    const hash = await rowExtension();
+    assert.match(hash ?? '', /^[0-9a-f]{40}$/);
+
+    assert.ok(await storage.updatePatient(target.id!, { name: 'Renamed Updated', sex: 'M' }));
+    assert.equal(await rowExtension(), hash, 'the update kept the extension');
+    assert.equal((await storage.getPatient(target.id!))?.name, 'Renamed Updated');
+
+    const second = await cli(args, env).done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(summaryOf(second).written, 0);
+    assert.equal(summaryOf(second).skipped.already_present, 5);
+    const names = (await storage.filterPatients()).map((p) => p.name).sort();
+    assert.deepEqual(names, [
+      'Name0 Updated',
+      'Name1 Updated',
+      'Name3 Updated',
+      'Name4 Updated',
+      'Renamed Updated',
+    ]);
+  });
+
+  it('records deleted after their import are written again by a re-run, exactly those, links included; twins equal but for their link stay two records', async () => {
     const { env, storage } = scope();
     const file = path.join(dir, 'partial.ndjson');
-    // rows 0 and 1 have the same fields and differ only by their link: interchangeable by content
+    // rows 0 and 1 have the same fields and differ only by their link: two rows, two hashes
     const records = Array.from({ length: 12 }, (_, i) => ({
       name: i < 2 ? 'Same Partial' : `Partial${i} Imported`,
       sex: 'M',
