@@ -4,7 +4,8 @@
  * say. See docs/fhir-backend.md. Modules, one job each:
  *
  *   fhir-storage.ts      FhirStorage: options, mapping files, wiring
- *   record-store.ts      one model on one resource type: get/create/update/delete/filter
+ *   record-store.ts      one model on one resource type: get/create/update/delete/filter, import writes
+ *   import-rows.ts       the marks an import leaves (tag, row-hash extension) and reads back
  *   search-plan.ts       where a lookup becomes a search parameter (the operator table)
  *   resource-mapping.ts  where a record becomes a resource and back
  *   created-date.ts      created_date's rules
