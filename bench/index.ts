@@ -351,6 +351,37 @@ async function main(): Promise<void> {
       birth_date: '1990-01-01',
     });
   const sequentialSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+
+  // HAPI's own ceiling: the same rows as raw single POSTs and as raw transaction Bundles of POSTs
+  // (the import's batch size and concurrency), no library, no CLI
+  const rawRows = Math.min(importRows, Number(process.env.BENCH_RAW_BULK_ROWS ?? 5000));
+  const rawPatient = (i: number) => ({
+    resourceType: 'Patient',
+    meta: { tag: [{ system: tag.system, code: `r-${tag.code}` }] },
+    name: [{ text: `Raw ${serial(i)}`, family: serial(i), given: ['Raw'] }],
+    gender: 'female',
+    birthDate: '1990-01-01',
+  });
+  const rawSingleRows = Math.min(rawRows, sequentialRows);
+  start = process.hrtime.bigint();
+  for (let i = 0; i < rawSingleRows; i++) await raw('POST', 'Patient', rawPatient(i));
+  const rawSingleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const bundleSize = 250;
+  let nextBundle = 0;
+  start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (nextBundle * bundleSize < rawRows) {
+        const first = nextBundle++ * bundleSize;
+        const entry = Array.from({ length: Math.min(bundleSize, rawRows - first) }, (_, k) => ({
+          resource: rawPatient(first + k),
+          request: { method: 'POST', url: 'Patient' },
+        }));
+        await raw('POST', '', { resourceType: 'Bundle', type: 'transaction', entry });
+      }
+    }),
+  );
+  const rawBundleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   const metadata = (await (await realFetch(`${baseUrl}/metadata`)).json()) as {
     software?: { name?: string; version?: string };
   };
@@ -365,7 +396,12 @@ async function main(): Promise<void> {
     '',
     `Written by \`npm run bench\` on ${runStarted.toISOString()}.`,
     '',
-    `- command: \`${['BENCH_ITERATIONS', 'BENCH_IMPORT_ROWS', 'BENCH_SEQUENTIAL_ROWS']
+    `- command: \`${[
+      'BENCH_ITERATIONS',
+      'BENCH_IMPORT_ROWS',
+      'BENCH_SEQUENTIAL_ROWS',
+      'BENCH_RAW_BULK_ROWS',
+    ]
       .filter((k) => process.env[k])
       .map((k) => `${k}=${process.env[k]}`)
       .join(' ')} npm run bench\`${process.env.FHIR_BASE_URL ? ' (FHIR_BASE_URL set)' : ''}`,
@@ -396,8 +432,12 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|',
     `| \`healthcare-fhir import\` (transaction Bundles of 250 POSTs, concurrency 4, incl. validation pass and process start) | ${importRows} | ${importSeconds.toFixed(1)} | ${importRate.toFixed(0)} |`,
     `| sequential \`createPatient\` | ${sequentialRows} | ${sequentialSeconds.toFixed(1)} | ${sequentialRate.toFixed(0)} |`,
+    `| raw: transaction Bundles of ${bundleSize} POSTs, concurrency 4 (HAPI alone) | ${rawRows} | ${rawBundleSeconds.toFixed(1)} | ${(rawRows / rawBundleSeconds).toFixed(0)} |`,
+    `| raw: one POST at a time (HAPI alone) | ${rawSingleRows} | ${rawSingleSeconds.toFixed(1)} | ${(rawSingleRows / rawSingleSeconds).toFixed(0)} |`,
     '',
-    `Import is **${(importRate / sequentialRate).toFixed(1)}×** the rate of sequential creates.`,
+    `Import is **${(importRate / sequentialRate).toFixed(1)}×** the rate of sequential creates; ` +
+      `on the same server in the same run, HAPI's own transaction Bundles are ` +
+      `**${(rawRows / rawBundleSeconds / (rawSingleRows / rawSingleSeconds)).toFixed(1)}×** its single POSTs (the ceiling of any import through FHIR writes).`,
     '',
   );
   fs.writeFileSync(path.join(packageRoot(), 'BENCHMARKS.md'), lines.join('\n'));
