@@ -18,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { FhirStorage, HttpStorage, comparisons as C, type Lookup } from '../src/index.js';
+import { FhirRestClient } from '../src/backends/fhir/fhir-rest.js';
+import { reportLinkGuarantee } from '../src/backends/fhir/link-guarantee-report.js';
 import { createApp } from '../src/http/app.js';
 import { packageRoot } from '../src/shared/package-root.js';
 import { pino } from 'pino';
@@ -25,7 +27,8 @@ import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launc
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
 const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 1000);
-const warmup = Math.min(5, iterations);
+// enough for the JITs of HAPI and of this process to settle before anything is timed
+const warmup = Number(process.env.BENCH_WARMUP ?? Math.min(30, iterations));
 const sides = ['library', 'facade', 'raw'] as const;
 type Side = (typeof sides)[number];
 type Step = (i: number) => Promise<unknown>;
@@ -106,6 +109,13 @@ async function main(): Promise<void> {
   const runStarted = new Date();
   const tag = { system: 'urn:healthcare-fhir:bench', code: randomBytes(6).toString('hex') };
   const tagParam = `_tag=${encodeURIComponent(`${tag.system}|${tag.code}`)}`;
+  // links as a user who ran `check --install` has them: the server refuses a second holder
+  const guarantee = await reportLinkGuarantee(
+    new FhirRestClient({ baseUrl }),
+    {},
+    { install: true },
+  );
+  const linkMode = guarantee.lines.join(' ').trim();
   const storage = new FhirStorage({ baseUrl, scopeTag: tag });
   const app = createApp({ storage, logger: pino({ level: 'silent' }) });
   const listener = app.listen(0, '127.0.0.1');
@@ -412,6 +422,7 @@ async function main(): Promise<void> {
     `- versions: Node ${process.version}, healthcare-fhir ${JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version}, ${software} at ${server ? 'the bundled server, in memory' : baseUrl}`,
     `- ${iterations} iterations per operation after ${warmup} warm-up, the three sides interleaved (order rotating); latencies in ms; throughput in operations/s (c1: one at a time; c16: 16 at a time, 64 operations, each side alone)`,
     "- round trips: FHIR requests per operation (the facade side also makes one HTTP request to the facade). The raw side is HAPI's own time as a client sees it: where ours equals it, HAPI is the floor.",
+    `- links: the unique-link SearchParameters installed first (as \`healthcare-fhir check --install\` does); the check said: ${linkMode.replace(/\s+/g, ' ')}`,
     '',
     '| operation | library median / p95 | facade median / p95 | raw median / p95 | library/raw | facade/raw | facade − library | round trips lib / facade / raw | c1 lib / facade / raw | c16 lib / facade / raw |',
     '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
