@@ -9,8 +9,8 @@
  * (`gt T`). A page after the first asks for the page size plus the records
  * it will read again (those at `T`), so where the server's maximum page size
  * leaves room a filter takes ⌈matches ÷ page size⌉ requests; where it does
- * not (the bundled HAPI caps `_count` at 200, the default page size), one
- * more per about 200 pages' worth. On HAPI each search carries `_offset=0`, which makes HAPI answer
+ * not (the bundled HAPI caps `_count` at 200, the default page size), each
+ * later page brings page size − 1 new records. On HAPI each search carries `_offset=0`, which makes HAPI answer
  * with one bounded SQL query instead of starting its search coordinator
  * (whose second page costs ~500 ms). A server that does not sort by
  * `_lastUpdated` is detected on the first unsorted page; the search then
