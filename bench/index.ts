@@ -365,16 +365,9 @@ async function main(): Promise<void> {
   // HAPI's own ceiling: the same rows as raw single POSTs and as raw transaction Bundles of POSTs
   // (the import's batch size and concurrency), no library, no CLI
   const rawRows = Math.min(importRows, Number(process.env.BENCH_RAW_BULK_ROWS ?? 5000));
-  const rawPatient = (i: number) => ({
-    resourceType: 'Patient',
-    meta: { tag: [{ system: tag.system, code: `r-${tag.code}` }] },
-    name: [{ text: `Raw ${serial(i)}`, family: serial(i), given: ['Raw'] }],
-    gender: 'female',
-    birthDate: '1990-01-01',
-  });
   const rawSingleRows = Math.min(rawRows, sequentialRows);
   start = process.hrtime.bigint();
-  for (let i = 0; i < rawSingleRows; i++) await raw('POST', 'Patient', rawPatient(i));
+  for (let i = 0; i < rawSingleRows; i++) await raw('POST', 'Patient', rawResource(i));
   const rawSingleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   const bundleSize = 250;
   let nextBundle = 0;
@@ -384,7 +377,7 @@ async function main(): Promise<void> {
       while (nextBundle * bundleSize < rawRows) {
         const first = nextBundle++ * bundleSize;
         const entry = Array.from({ length: Math.min(bundleSize, rawRows - first) }, (_, k) => ({
-          resource: rawPatient(first + k),
+          resource: rawResource(first + k),
           request: { method: 'POST', url: 'Patient' },
         }));
         await raw('POST', '', { resourceType: 'Bundle', type: 'transaction', entry });
