@@ -138,21 +138,14 @@ export class FhirRestClient {
       timeoutMs = this.timeoutMs,
       once = false,
       form,
-      resendable = false,
-    }: {
-      timeoutMs?: number;
-      once?: boolean;
-      form?: HttpRequest['form'];
-      resendable?: boolean;
-    } = {},
+    }: { timeoutMs?: number; once?: boolean; form?: HttpRequest['form'] } = {},
   ): Promise<HttpResponse<T>> {
     const custom = this.authorize ? await this.authorize() : {};
     const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...custom, ...extra };
     // a search (GET, or POST _search with a form) changes nothing, so it may be repeated
     const idempotent =
       !once &&
-      (resendable ||
-        method === 'GET' ||
+      (method === 'GET' ||
         method === 'DELETE' ||
         form !== undefined ||
         (method === 'PUT' && 'if-match' in extra));
@@ -413,13 +406,12 @@ export class FhirRestClient {
   /**
    * POST [base] with a `batch` (or `transaction`) Bundle of the given
    * entries: each entry's answer (`response.status` such as `201 Created`,
-   * and `response.location` such as `Patient/123/_history/1`), in order. A refused transaction is a `BadStorageResponseError` with its
-   * status. `resendable`: every entry is idempotent (PUTs to fixed ids,
-   * GETs), so a lost answer may be sent again.
+   * and `response.location` such as `Patient/123/_history/1`), in order. A
+   * refused transaction is a `BadStorageResponseError` with its status. Sent
+   * once: a lost answer is the caller's to look for.
    */
   async batch(
     entries: readonly { request: { method: string; url: string }; resource?: ResourceJson }[],
-    resendable: boolean,
     type: 'batch' | 'transaction' = 'batch',
   ): Promise<{ status: string; location?: string; outcome?: unknown }[]> {
     const bundle = { resourceType: 'Bundle', type, entry: entries };
@@ -429,7 +421,7 @@ export class FhirRestClient {
       { prefer: 'return=minimal' },
       bundle,
       // a Bundle is many writes: HAPI takes seconds for a few hundred on a busy machine
-      { resendable, timeoutMs: Math.max(this.timeoutMs, 120_000) },
+      { timeoutMs: Math.max(this.timeoutMs, 120_000) },
     );
     if (res.status !== 200) this.badResponse('POST', res.status, `a refused ${type}`);
     const answers = res.body?.entry;

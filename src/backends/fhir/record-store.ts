@@ -177,11 +177,11 @@ export class FhirRecordStore implements RecordStore {
     }));
     try {
       // one database transaction: several times the rate of single creates on HAPI
-      return await this.rest.batch(entries, false, 'transaction');
+      return await this.rest.batch(entries, 'transaction');
     } catch (error) {
       if (!isRefused(error)) throw error;
       // refused as a whole (one entry the server rejects): each entry on its own
-      return this.rest.batch(entries, false, 'batch');
+      return this.rest.batch(entries, 'batch');
     }
   }
 
