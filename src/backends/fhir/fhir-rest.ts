@@ -271,20 +271,39 @@ export class FhirRestClient {
    * body when the URL would be too long: servers refuse long request lines,
    * HAPI's Jetty at about 8 KB), or a later page by its `next` URL; with
    * `Cache-Control: no-cache`, so HAPI runs it now instead of answering from
-   * its search cache (stock HAPI reuses results for 60 s).
+   * its search cache (stock HAPI reuses results for 60 s). The answer must be
+   * a 200 searchset-shaped Bundle (a bad response otherwise).
    */
-  private sendSearch(
+  private async searchBundle(
     type: string,
     page: { params: readonly (readonly [string, string])[] } | { url: string },
-  ): Promise<HttpResponse<FhirBundle>> {
+  ): Promise<FhirBundle> {
     const noCache = { 'cache-control': 'no-cache' };
-    if ('url' in page) return this.send<FhirBundle>('GET', page.url, noCache);
-    const url = this.searchUrl(type, page.params);
-    return url.length > MAX_SEARCH_URL
-      ? this.send<FhirBundle>('POST', `${this.resourceUrl(type)}/_search`, noCache, undefined, {
-          form: page.params,
-        })
-      : this.send<FhirBundle>('GET', url, noCache);
+    let res: HttpResponse<FhirBundle>;
+    if ('url' in page) res = await this.send<FhirBundle>('GET', page.url, noCache);
+    else {
+      const url = this.searchUrl(type, page.params);
+      res =
+        url.length > MAX_SEARCH_URL
+          ? await this.send<FhirBundle>(
+              'POST',
+              `${this.resourceUrl(type)}/_search`,
+              noCache,
+              undefined,
+              { form: page.params },
+            )
+          : await this.send<FhirBundle>('GET', url, noCache);
+    }
+    if (res.status !== 200) this.badResponse('GET', res.status);
+    const bundle = res.body;
+    if (
+      !bundle ||
+      bundle.resourceType !== 'Bundle' ||
+      (bundle.entry && !Array.isArray(bundle.entry))
+    ) {
+      this.badResponse('GET', res.status, 'a body that is not a Bundle');
+    }
+    return bundle;
   }
 
   /**
@@ -295,16 +314,14 @@ export class FhirRestClient {
     type: string,
     params: readonly (readonly [string, string])[],
   ): Promise<number | undefined> {
-    const res = await this.sendSearch(type, { params: [...params, ['_summary', 'count']] });
-    if (res.status !== 200) this.badResponse('GET', res.status);
-    if (res.body?.resourceType !== 'Bundle')
-      this.badResponse('GET', res.status, 'a body that is not a Bundle');
-    const total = res.body.total;
+    const { total } = await this.searchBundle(type, {
+      params: [...params, ['_summary', 'count']],
+    });
     return Number.isInteger(total) && total! >= 0 ? total : undefined;
   }
 
   /**
-   * One search page (see `sendSearch`): the first by its parameters, a
+   * One search page (see `searchBundle`): the first by its parameters, a
    * later one by its `next` URL. Only resources of `type` come back (included resources and
    * OperationOutcomes are skipped; a match of another type is a bad
    * response), with the page's checked `next` link when there is more.
@@ -316,16 +333,7 @@ export class FhirRestClient {
   ): Promise<{ resources: ResourceJson[]; next?: string }> {
     const url = 'url' in page ? page.url : this.searchUrl(type, page.params);
     visited.add(url);
-    const res = await this.sendSearch(type, page);
-    if (res.status !== 200) this.badResponse('GET', res.status);
-    const bundle = res.body;
-    if (
-      !bundle ||
-      bundle.resourceType !== 'Bundle' ||
-      (bundle.entry && !Array.isArray(bundle.entry))
-    ) {
-      this.badResponse('GET', res.status, 'a body that is not a Bundle');
-    }
+    const bundle = await this.searchBundle(type, page);
     const resources: ResourceJson[] = [];
     for (const entry of bundle.entry ?? []) {
       const resource = (isPlainObject(entry) ? entry.resource : undefined) as
@@ -333,7 +341,7 @@ export class FhirRestClient {
       if (entry?.search?.mode === 'include' || resource?.resourceType === 'OperationOutcome')
         continue;
       if (!isPlainObject(resource) || resource.resourceType !== type || !isFhirId(resource.id))
-        this.badResponse('GET', res.status, `a search match that is not a ${type}`);
+        this.badResponse('GET', 200, `a search match that is not a ${type}`);
       resources.push(resource);
     }
     const next = Array.isArray(bundle.link)
