@@ -4,7 +4,8 @@
  * library (FhirStorage), the facade (HttpStorage → createApp → FhirStorage,
  * in this process), and the minimal raw FHIR requests doing the same work.
  * Median and p95 latency, throughput at concurrency 1 and 16, ratios to raw,
- * and FHIR round trips per operation (counted on fetch, FHIR origin only).
+ * and FHIR round trips per operation (counted on node:http's request
+ * channel, FHIR host only).
  * Then bulk import (the CLI) against sequential createPatient.
  *
  * Without FHIR_BASE_URL it starts the bundled HAPI server (in memory).
@@ -13,9 +14,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { FhirStorage, HttpStorage, comparisons as C, type Lookup } from '../src/index.js';
 import { FhirRestClient } from '../src/backends/fhir/fhir-rest.js';
@@ -33,14 +37,12 @@ const sides = ['library', 'facade', 'raw'] as const;
 type Side = (typeof sides)[number];
 type Step = (i: number) => Promise<unknown>;
 
-let fhirOrigin = '';
+let fhirHost = '';
 let fhirTrips = 0;
-const realFetch = globalThis.fetch;
-globalThis.fetch = (input, init) => {
-  const url = String(input instanceof Request ? input.url : input);
-  if (url.startsWith(fhirOrigin)) fhirTrips++;
-  return realFetch(input, init);
-};
+diagnostics.subscribe('http.client.request.start', (message) => {
+  const { request } = message as { request: http.ClientRequest };
+  if (request.getHeader('host') === fhirHost) fhirTrips++;
+});
 
 const serial = (i: number) => `n${String(i).padStart(6, '0')}x`;
 const quantile = (sorted: number[], q: number) =>
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
     });
     baseUrl = server.baseUrl;
   }
-  fhirOrigin = new URL(baseUrl).origin;
+  fhirHost = new URL(baseUrl).host;
   const runStarted = new Date();
   const tag = { system: 'urn:healthcare-fhir:bench', code: randomBytes(6).toString('hex') };
   const tagParam = `_tag=${encodeURIComponent(`${tag.system}|${tag.code}`)}`;
@@ -124,21 +126,36 @@ async function main(): Promise<void> {
     baseUrl: `http://127.0.0.1:${(listener.address() as AddressInfo).port}`,
   });
   const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
-  const raw = async (
-    method: string,
-    url: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const res = await fetch(url.startsWith('http') ? url : `${baseUrl}/${url}`, {
-      method,
-      headers: { ...json, ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status}`);
-    return { body: text ? JSON.parse(text) : undefined, etag: res.headers.get('etag') };
-  };
+  // raw FHIR on node:http as our transport sends it (keep-alive, gzip accepted): the same bytes on the wire
+  const rawAgent = new http.Agent({ keepAlive: true, timeout: 4_000 });
+  const raw = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+    new Promise<{ body: ReturnType<typeof JSON.parse>; etag: string | undefined }>(
+      (resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const sent: Record<string, string> = { ...json, 'accept-encoding': 'gzip', ...headers };
+        if (payload !== undefined) sent['content-length'] = String(Buffer.byteLength(payload));
+        const req = http.request(url.startsWith('http') ? url : `${baseUrl}/${url}`, {
+          method,
+          agent: rawAgent,
+          headers: sent,
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            const data = Buffer.concat(chunks);
+            const text = (
+              res.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(data) : data
+            ).toString('utf8');
+            if (res.statusCode! >= 300) reject(new Error(`${method} ${url}: ${res.statusCode}`));
+            else resolve({ body: text ? JSON.parse(text) : undefined, etag: res.headers.etag });
+          });
+        });
+        req.end(payload);
+      },
+    );
   const record = (i: number) => ({
     name: `Bench ${serial(i)}`,
     sex: 'F' as const,
@@ -385,7 +402,7 @@ async function main(): Promise<void> {
     }),
   );
   const rawBundleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const metadata = (await (await realFetch(`${baseUrl}/metadata`)).json()) as {
+  const metadata = (await (await fetch(`${baseUrl}/metadata`)).json()) as {
     software?: { name?: string; version?: string };
   };
   const software =

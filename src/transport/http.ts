@@ -1,8 +1,14 @@
 /**
- * The package's one HTTP layer (global fetch): a bounded time per request,
- * and failures of the far side turned into `StorageUnavailableError`s that
- * say what went wrong without carrying any body (which may hold patient data).
+ * The package's one HTTP layer (node:http and node:https on keep-alive
+ * agents): a bounded time per request, compressed answers decoded, and
+ * failures of the far side turned into `StorageUnavailableError`s that say
+ * what went wrong without carrying any body (which may hold patient data).
  */
+import http from 'node:http';
+import https from 'node:https';
+import { pipeline, type Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import zlib from 'node:zlib';
 import { StorageUnavailableError } from '../api/errors.js';
 
 /**
@@ -53,9 +59,14 @@ export interface HttpRequest {
   timeoutMs: number;
 }
 
+/** An answer's headers, looked up by name in any case (as `Headers.get`). */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 export interface HttpResponse<T = unknown> {
   status: number;
-  headers: Headers;
+  headers: ResponseHeaders;
   /** The parsed JSON body; `undefined` when the body is empty. */
   body: T | undefined;
   /** Set by the retry layer: how many times the request was sent (more than 1: an earlier try may have been applied). */
@@ -71,7 +82,7 @@ export function origin(url: string): string {
   }
 }
 
-/** Headers and payload of a request as fetch takes them. */
+/** Headers and payload of a request as sent. */
 function prepare(request: HttpRequest): { headers: Record<string, string>; payload?: string } {
   const headers: Record<string, string> = { ...request.headers };
   let payload: string | undefined;
@@ -116,7 +127,7 @@ function transportFailure(
 /** A response whose body is read as it arrives (`lines`), each read within the request's timeout. */
 export interface HttpStream {
   status: number;
-  headers: Headers;
+  headers: ResponseHeaders;
   /** The body's lines (without line ends) as they arrive; a body cut short rejects. */
   lines(): AsyncGenerator<string>;
   /** The whole body as JSON (`undefined` when empty or not JSON): for an answer that is not a stream. */
@@ -125,24 +136,111 @@ export interface HttpStream {
   cancel(): Promise<void>;
 }
 
-/** Races `step` against a fresh deadline of `timeoutMs`, aborting `controller` when it passes. */
-async function withinDeadline<T>(
-  step: Promise<T>,
-  controller: AbortController,
-  timeoutMs: number,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new Error('deadline'));
-    }, timeoutMs);
-  });
-  try {
-    return await Promise.race([step, deadline]);
-  } finally {
-    clearTimeout(timer);
+// Idle connections are closed after 4 s (undici's default too), well before
+// servers drop them, so a reused connection is rarely one already closed.
+const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
+const agents = {
+  'http:': new http.Agent(AGENT_OPTIONS),
+  'https:': new https.Agent(AGENT_OPTIONS),
+};
+
+/** Statuses a redirect comes with; like fetch's `redirect: 'error'`, we never follow one. */
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+class NodeResponseHeaders implements ResponseHeaders {
+  constructor(private readonly raw: http.IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
   }
+}
+
+interface Exchange {
+  /** Settles with the status line and headers. */
+  answer: Promise<http.IncomingMessage>;
+  /** Destroys the request and its answer: whatever awaits either rejects. */
+  abort(): void;
+}
+
+function start(request: HttpRequest): Exchange {
+  const { headers, payload } = prepare(request);
+  const url = new URL(request.url);
+  const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  headers['accept-encoding'] ??= 'gzip, deflate, br';
+  if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
+  const req = send(url, { method: request.method, headers, agent });
+  const answer = new Promise<http.IncomingMessage>((resolve, reject) => {
+    req.on('response', (response) => {
+      if (REDIRECT_STATUSES.has(response.statusCode ?? 0) && response.headers.location) {
+        response.resume();
+        reject(new Error(`redirected (${response.statusCode})`));
+      } else {
+        resolve(response);
+      }
+    });
+    // kept for the request's whole life: a late error settles nothing and must not go unhandled
+    req.on('error', reject);
+  });
+  req.end(payload);
+  return { answer, abort: () => req.destroy(new Error('deadline')) };
+}
+
+interface ContentDecoder {
+  /** For a body read as it arrives. */
+  stream: () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
+  /** For a body read whole: one synchronous call, far cheaper for a small body than a stream. */
+  whole: (data: Buffer) => Buffer;
+}
+
+const CONTENT_DECODERS: Record<string, ContentDecoder> = {
+  gzip: { stream: () => zlib.createGunzip(), whole: (data) => zlib.gunzipSync(data) },
+  'x-gzip': { stream: () => zlib.createGunzip(), whole: (data) => zlib.gunzipSync(data) },
+  deflate: { stream: () => zlib.createInflate(), whole: (data) => zlib.inflateSync(data) },
+  br: {
+    stream: () => zlib.createBrotliDecompress(),
+    whole: (data) => zlib.brotliDecompressSync(data),
+  },
+};
+
+/** The decoder of an answer's Content-Encoding (gzip, deflate, br); none for identity or anything else. */
+function contentDecoder(response: http.IncomingMessage): ContentDecoder | undefined {
+  const encoding = String(response.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
+  return Object.hasOwn(CONTENT_DECODERS, encoding) ? CONTENT_DECODERS[encoding] : undefined;
+}
+
+/** The body as it arrives, decoded; a failure of either side (a connection cut, bad data) reaches the reader. */
+function decodedStream(response: http.IncomingMessage): Readable {
+  const decoder = contentDecoder(response)?.stream();
+  return decoder ? pipeline(response, decoder, () => {}) : response;
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Runs steps of one exchange, each within `timeoutMs` of its start; a failure is the typed error. */
+function deadlineGuard(request: HttpRequest, exchange: Exchange) {
+  let timedOut = false;
+  return async <T>(step: Promise<T>): Promise<T> => {
+    const timer = setTimeout(() => {
+      timedOut = true;
+      exchange.abort();
+    }, request.timeoutMs);
+    try {
+      return await step;
+    } catch (error) {
+      throw transportFailure(request, error, timedOut);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /**
@@ -150,44 +248,32 @@ async function withinDeadline<T>(
  * arrive within the timeout, and then each further piece of the body.
  */
 export async function openHttpStream(request: HttpRequest): Promise<HttpStream> {
-  const { headers, payload } = prepare(request);
-  const controller = new AbortController();
-  const guard = <T>(step: Promise<T>): Promise<T> =>
-    withinDeadline(step, controller, request.timeoutMs).catch((error: unknown) => {
-      throw transportFailure(request, error, controller.signal.aborted);
-    });
-  const response = await guard(
-    fetch(request.url, {
-      method: request.method,
-      headers,
-      body: payload,
-      signal: controller.signal,
-      redirect: 'error',
-    }),
-  );
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  const decoder = new TextDecoder();
+  const exchange = start(request);
+  const guard = deadlineGuard(request, exchange);
+  const response = await guard(exchange.answer);
+  const body = decodedStream(response);
   return {
-    status: response.status,
-    headers: response.headers,
+    status: response.statusCode ?? 0,
+    headers: new NodeResponseHeaders(response.headers),
     async *lines() {
+      const chunks = body[Symbol.asyncIterator]();
+      const decoder = new StringDecoder('utf8');
       let buffered = '';
-      reader = response.body?.getReader();
       for (;;) {
-        const chunk = reader ? await guard(reader.read()) : { done: true as const };
+        const chunk = await guard(chunks.next() as Promise<IteratorResult<Buffer>>);
         if (chunk.done) break;
-        buffered += decoder.decode(chunk.value, { stream: true });
+        buffered += decoder.write(chunk.value);
         let end: number;
         while ((end = buffered.indexOf('\n')) >= 0) {
           yield buffered.slice(0, end);
           buffered = buffered.slice(end + 1);
         }
       }
-      buffered += decoder.decode();
+      buffered += decoder.end();
       if (buffered !== '') yield buffered;
     },
     async json<T>() {
-      const text = await guard(response.text());
+      const text = (await guard(readAll(body))).toString('utf8');
       try {
         return text.trim() === '' ? undefined : (JSON.parse(text) as T);
       } catch {
@@ -195,37 +281,34 @@ export async function openHttpStream(request: HttpRequest): Promise<HttpStream> 
       }
     },
     async cancel() {
-      await (reader ?? response.body)?.cancel().catch(() => {});
+      if (!response.complete) {
+        body.destroy();
+        response.destroy();
+      }
     },
   };
 }
 
 export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
-  const { headers, payload } = prepare(request);
   const where = origin(request.url);
-  // The deadline is ours, not only the fetch signal's: a body that stops
-  // streaming after the headers was seen to ignore the abort and hang until
-  // undici's own 300 s body timeout, so the whole exchange races the timer.
-  const controller = new AbortController();
-  let response: Response;
+  const exchange = start(request);
+  // One deadline for the whole exchange: the headers and all of the body.
+  const guard = deadlineGuard(request, exchange);
+  const [response, data] = await guard(
+    exchange.answer.then(async (answer) => [answer, await readAll(answer)] as const),
+  );
+  const status = response.statusCode ?? 0;
+  const headers = new NodeResponseHeaders(response.headers);
   let text: string;
   try {
-    [response, text] = await withinDeadline(
-      (async () => {
-        const answer = await fetch(request.url, {
-          method: request.method,
-          headers,
-          body: payload,
-          signal: controller.signal,
-          redirect: 'error',
-        });
-        return [answer, await answer.text()] as const;
-      })(),
-      controller,
-      request.timeoutMs,
-    );
+    text = (contentDecoder(response)?.whole(data) ?? data).toString('utf8');
   } catch (error) {
-    throw transportFailure(request, error, controller.signal.aborted);
+    throw new StorageUnavailableError(
+      'bad-response',
+      `${where} answered ${request.method} with status ${status} and a body that is not ${response.headers['content-encoding']} data`,
+      status,
+      { cause: error },
+    );
   }
   let body: T | undefined;
   if (text.trim() !== '') {
@@ -234,16 +317,14 @@ export async function sendHttpRequest<T = unknown>(request: HttpRequest): Promis
     } catch (error) {
       // A busy server or its gateway answers 429/5xx with a page of its own:
       // the status says all there is, and the retry layer decides on it.
-      if (TRANSIENT_STATUSES.has(response.status)) {
-        return { status: response.status, headers: response.headers, body: undefined };
-      }
+      if (TRANSIENT_STATUSES.has(status)) return { status, headers, body: undefined };
       throw new StorageUnavailableError(
         'bad-response',
-        `${where} answered ${request.method} with status ${response.status} and a body that is not JSON`,
-        response.status,
+        `${where} answered ${request.method} with status ${status} and a body that is not JSON`,
+        status,
         { cause: error },
       );
     }
   }
-  return { status: response.status, headers: response.headers, body };
+  return { status, headers, body };
 }

@@ -13,6 +13,7 @@ import {
   sendHttpRequest,
   type HttpRequest,
   type HttpResponse,
+  type ResponseHeaders,
 } from './http.js';
 
 /** The `retry` option: `false` (or `maxAttempts: 1`) sends every request once. */
@@ -72,7 +73,7 @@ export function parseRetryOptions(owner: string, value: unknown): RetryPolicy {
 }
 
 /** `Retry-After` (delta seconds or an HTTP date) in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+export function retryAfterMs(headers: ResponseHeaders, now = Date.now()): number | undefined {
   const value = headers.get('retry-after')?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1000;

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
+import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import { FhirStorage } from '../../src/index.js';
 import type { PatientRecord } from '../../src/api/types.js';
@@ -19,19 +21,18 @@ function scoped(pageSize: number) {
   return { scopeTag, storage: new FhirStorage({ baseUrl, scopeTag, pageSize }) };
 }
 
-/** Search URLs sent while `fn` runs. */
+/** Search URLs (path and query) sent while `fn` runs. */
 async function searchesDuring(fn: () => Promise<void>): Promise<string[]> {
-  const real = globalThis.fetch;
   const urls: string[] = [];
-  globalThis.fetch = (input, init) => {
-    const url = String(input instanceof Request ? input.url : input);
-    if ((init?.method ?? 'GET') === 'GET' && url.includes('/Patient?')) urls.push(url);
-    return real(input, init);
+  const record = (message: unknown) => {
+    const { request } = message as { request: http.ClientRequest };
+    if (request.method === 'GET' && request.path.includes('/Patient?')) urls.push(request.path);
   };
+  diagnostics.subscribe('http.client.request.start', record);
   try {
     await fn();
   } finally {
-    globalThis.fetch = real;
+    diagnostics.unsubscribe('http.client.request.start', record);
   }
   return urls;
 }

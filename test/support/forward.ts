@@ -15,16 +15,21 @@ export interface LoopbackProxy {
   stop(): Promise<void>;
 }
 
-/** Sends `req` (its body already read into `body`) upstream; the caller gets the upstream response. */
+/**
+ * Sends `req` (its body already read into `body`) upstream; the caller gets
+ * the upstream response. The client's `Authorization` is dropped (a proxy in
+ * front of a FHIR server adds its own) unless `keepAuthorization`.
+ */
 export function forward(
   upstreamBase: string,
   req: http.IncomingMessage,
   body: Buffer,
   publicHost: string,
+  { keepAuthorization = false } = {},
 ): Promise<http.IncomingMessage> {
   const upstream = new URL(upstreamBase);
   const headers = { ...req.headers, host: publicHost };
-  delete headers.authorization;
+  if (!keepAuthorization) delete headers.authorization;
   delete headers['accept-encoding']; // plain bodies, so a fault can cut one anywhere
   return new Promise((resolve, reject) => {
     const out = http.request(

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FhirStorage, StorageUnavailableError, comparisons as C } from '../../src/index.js';
 
@@ -269,6 +270,40 @@ describe('FhirStorage on a server answering garbage (real local HTTP server)', (
       'GET /fhir?_getpages=p2': send(500, outcome()),
     });
     await assert.rejects(storage().filterPatients(), kind('bad-response'));
+  });
+
+  const encoders: [string, (data: Buffer) => Buffer][] = [
+    ['gzip', (data) => zlib.gzipSync(data)],
+    ['deflate', (data) => zlib.deflateSync(data)],
+    ['br', (data) => zlib.brotliCompressSync(data)],
+  ];
+  for (const [encoding, encode] of encoders) {
+    it(`an answer in Content-Encoding ${encoding} is decoded; one that is not ${encoding} data is bad-response`, async () => {
+      fhir.handler = (_req, res) => {
+        res.writeHead(200, {
+          'content-type': 'application/fhir+json',
+          'content-encoding': encoding,
+        });
+        res.end(encode(Buffer.from(JSON.stringify(patient('1')))));
+      };
+      assert.equal((await storage().getPatient('1'))?.name, 'Jane Doe');
+      fhir.handler = (_req, res) => {
+        res.writeHead(200, {
+          'content-type': 'application/fhir+json',
+          'content-encoding': encoding,
+        });
+        res.end(encode(Buffer.from(JSON.stringify(patient('1')))).subarray(0, 8));
+      };
+      await assert.rejects(storage().getPatient('1'), kind('bad-response'));
+    });
+  }
+
+  it('a redirect is not followed (our credentials stay with our server): unreachable, one request', async () => {
+    fhir.handler = (_req, res) =>
+      res.writeHead(302, { location: `${otherOrigin}/fhir/Patient/1` }).end();
+    await assert.rejects(storage().getPatient('1'), kind('unreachable'));
+    assert.deepEqual(fhir.requests, ['GET /fhir/Patient/1']);
+    assert.deepEqual(other.requests, []);
   });
 
   it('a body that never ends → timeout within timeoutMs', async () => {
