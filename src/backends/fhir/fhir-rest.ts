@@ -20,6 +20,7 @@ import {
   type RetryOptions,
   type RetryPolicy,
 } from '../../transport/retry.js';
+import { IdSet } from './id-set.js';
 
 /**
  * A resource as this backend handles it: the R4 elements it reads directly
@@ -357,14 +358,14 @@ export class FhirRestClient {
   async *searchLinkedPages(
     type: string,
     params: readonly (readonly [string, string])[],
-    seen: Set<string> = new Set(),
+    seen: IdSet = new IdSet(),
   ): AsyncGenerator<ResourceJson[]> {
     const visited = new Set<string>();
     let page: { params: typeof params } | { url: string } | undefined = { params };
     for (let count = 0; page; count++) {
       if (count >= MAX_PAGES) this.badResponse('GET', 200, `more than ${MAX_PAGES} pages`);
       const { resources, next } = await this.searchPage(type, page, visited);
-      yield resources.filter((r) => !seen.has(r.id!) && seen.add(r.id!));
+      yield resources.filter((r) => seen.add(r.id!));
       page = next === undefined ? undefined : { url: next };
     }
   }

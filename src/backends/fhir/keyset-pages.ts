@@ -18,6 +18,7 @@
  */
 import type { RecordCursor } from '../../api/record-cursor.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+import { IdSet } from './id-set.js';
 
 export interface KeysetOptions {
   pageSize: number;
@@ -61,10 +62,9 @@ export async function* keysetPages(
   params: Pairs,
   options: KeysetOptions,
 ): AsyncGenerator<ResourceJson[]> {
-  const seen = new Set<string>(options.start?.ids);
+  const seen = new IdSet(options.start?.ids);
   const count = (): Pairs => countPairs(rest, options.pageSize);
-  const fresh = (resources: ResourceJson[]) =>
-    resources.filter((r) => !seen.has(r.id!) && seen.add(r.id!));
+  const fresh = (resources: ResourceJson[]) => resources.filter((r) => seen.add(r.id!));
   let lower: readonly [string, string] | undefined = options.start
     ? ['_lastUpdated', `ge${options.start.after}`]
     : undefined;
