@@ -69,7 +69,7 @@ public class FhirServerConfig {
 	@Bean
 	public JpaStorageSettings storageSettings() {
 		JpaStorageSettings s = new JpaStorageSettings();
-		String profile = env("FHIR_PROFILE", "tuned").toLowerCase(java.util.Locale.ROOT);
+		String profile = profile();
 		switch (profile) {
 			case "tuned" -> {
 				// a search right after a write must see it: never reuse cached search results
@@ -82,13 +82,14 @@ public class FhirServerConfig {
 				// HAPI's defaults as they are: :contains off, search results reused for 60 s,
 				// no multiple delete, no $expunge
 			}
-			default -> throw new IllegalStateException("FHIR_PROFILE must be tuned or stock, not " + profile);
+			default -> throw new IllegalStateException("unreachable: profile() checked " + profile);
 		}
 		ourLog.info(
-				"Profile {}: :contains {}, search result reuse {} ms, unique combo indexes {} (checked before save {})",
+				"Profile {}: :contains {}, search result reuse {} ms, _count up to {}, unique combo indexes {} (checked before save {})",
 				profile,
 				s.isAllowContainsSearches() ? "on" : "off",
 				s.getReuseCachedSearchResultsForMillis(),
+				maximumPageSize(),
 				s.isUniqueIndexesEnabled() ? "on" : "off",
 				s.isUniqueIndexesCheckedBeforeSave());
 		// both profiles: nothing in the background that the server does not need
@@ -99,6 +100,25 @@ public class FhirServerConfig {
 		s.setHibernateSearchIndexSearchParams(false);
 		s.setLastNEnabled(false);
 		return s;
+	}
+
+	/** FHIR_PROFILE: tuned (the default) or stock. */
+	static String profile() {
+		String profile = env("FHIR_PROFILE", "tuned").toLowerCase(java.util.Locale.ROOT);
+		if (!profile.equals("tuned") && !profile.equals("stock")) {
+			throw new IllegalStateException("FHIR_PROFILE must be tuned or stock, not " + profile);
+		}
+		return profile;
+	}
+
+	/**
+	 * The largest _count a search may ask for. stock: 200, the HAPI JPA starter's default (what real
+	 * servers have), so the test runs on it cover a cap equal to our keyset page size; tuned: room
+	 * past that page size, so they also cover keyset pages that ask for the page size plus the
+	 * records they read again (docs/streaming.md).
+	 */
+	static int maximumPageSize() {
+		return profile().equals("tuned") ? 1000 : 200;
 	}
 
 	@Bean
@@ -227,9 +247,9 @@ public class FhirServerConfig {
 				server, systemDao, storageSettings, searchParamRegistry, validationSupport);
 		capabilities.setImplementationDescription("healthcare-fhir local HAPI FHIR R4 server");
 		server.setServerConformanceProvider(capabilities);
-		// HAPI's starter project defaults: pages of 20 unless _count asks for more, at most 200
+		// pages of 20 unless _count asks for more (HAPI's starter project default)
 		pagingProvider.setDefaultPageSize(20);
-		pagingProvider.setMaximumPageSize(200);
+		pagingProvider.setMaximumPageSize(maximumPageSize());
 		server.setPagingProvider(pagingProvider);
 		server.setDefaultResponseEncoding(EncodingEnum.JSON);
 		server.setServerAddressStrategy(new IncomingRequestAddressStrategy());
