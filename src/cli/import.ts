@@ -112,9 +112,8 @@ export async function runImport(
     throw new CliError(`--link-column: ${model.name}s have no links`);
   const batchSize = positiveInt(parsed, 'batch-size', 250);
   const concurrency = positiveInt(parsed, 'concurrency', 4);
-  const anyStore = storage.store(model.name);
-  if (!(anyStore instanceof FhirRecordStore)) throw new CliError('import writes to a FHIR server');
-  const store: FhirRecordStore = anyStore;
+  const store = storage.store(model.name);
+  if (!(store instanceof FhirRecordStore)) throw new CliError('import writes to a FHIR server');
   const err = io.stderr;
 
   // 1. validate every row

@@ -195,9 +195,14 @@ interface ContentDecoder {
   whole: (data: Buffer) => Buffer;
 }
 
+const GZIP: ContentDecoder = {
+  stream: () => zlib.createGunzip(),
+  whole: (data) => zlib.gunzipSync(data),
+};
+
 const CONTENT_DECODERS: Record<string, ContentDecoder> = {
-  gzip: { stream: () => zlib.createGunzip(), whole: (data) => zlib.gunzipSync(data) },
-  'x-gzip': { stream: () => zlib.createGunzip(), whole: (data) => zlib.gunzipSync(data) },
+  gzip: GZIP,
+  'x-gzip': GZIP,
   deflate: { stream: () => zlib.createInflate(), whole: (data) => zlib.inflateSync(data) },
   br: {
     stream: () => zlib.createBrotliDecompress(),

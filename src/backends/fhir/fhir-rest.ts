@@ -268,33 +268,30 @@ export class FhirRestClient {
   }
 
   /**
-   * Sends one search: by its parameters (GET, or POST `_search` with a form
-   * body when the URL would be too long: servers refuse long request lines,
-   * HAPI's Jetty at about 8 KB), or a later page by its `next` URL; with
-   * `Cache-Control: no-cache`, so HAPI runs it now instead of answering from
-   * its search cache (stock HAPI reuses results for 60 s). The answer must be
-   * a 200 searchset-shaped Bundle (a bad response otherwise).
+   * Sends one search: GET `url` (built from `params` for a first page, a
+   * later page's `next` URL), or POST `_search` with `params` as a form body
+   * when that URL would be too long (servers refuse long request lines,
+   * HAPI's Jetty at about 8 KB); with `Cache-Control: no-cache`, so HAPI runs
+   * it now instead of answering from its search cache (stock HAPI reuses
+   * results for 60 s). The answer must be a 200 searchset-shaped Bundle (a
+   * bad response otherwise).
    */
   private async searchBundle(
     type: string,
-    page: { params: readonly (readonly [string, string])[] } | { url: string },
+    url: string,
+    params?: readonly (readonly [string, string])[],
   ): Promise<FhirBundle> {
     const noCache = { 'cache-control': 'no-cache' };
-    let res: HttpResponse<FhirBundle>;
-    if ('url' in page) res = await this.send<FhirBundle>('GET', page.url, noCache);
-    else {
-      const url = this.searchUrl(type, page.params);
-      res =
-        url.length > MAX_SEARCH_URL
-          ? await this.send<FhirBundle>(
-              'POST',
-              `${this.resourceUrl(type)}/_search`,
-              noCache,
-              undefined,
-              { form: page.params },
-            )
-          : await this.send<FhirBundle>('GET', url, noCache);
-    }
+    const res =
+      params && url.length > MAX_SEARCH_URL
+        ? await this.send<FhirBundle>(
+            'POST',
+            `${this.resourceUrl(type)}/_search`,
+            noCache,
+            undefined,
+            { form: params },
+          )
+        : await this.send<FhirBundle>('GET', url, noCache);
     if (res.status !== 200) this.badResponse('GET', res.status);
     const bundle = res.body;
     if (
@@ -315,9 +312,8 @@ export class FhirRestClient {
     type: string,
     params: readonly (readonly [string, string])[],
   ): Promise<number | undefined> {
-    const { total } = await this.searchBundle(type, {
-      params: [...params, ['_summary', 'count']],
-    });
+    const counted: (readonly [string, string])[] = [...params, ['_summary', 'count']];
+    const { total } = await this.searchBundle(type, this.searchUrl(type, counted), counted);
     return Number.isInteger(total) && total! >= 0 ? total : undefined;
   }
 
@@ -334,7 +330,7 @@ export class FhirRestClient {
   ): Promise<{ resources: ResourceJson[]; next?: string }> {
     const url = 'url' in page ? page.url : this.searchUrl(type, page.params);
     visited.add(url);
-    const bundle = await this.searchBundle(type, page);
+    const bundle = await this.searchBundle(type, url, 'params' in page ? page.params : undefined);
     const resources: ResourceJson[] = [];
     for (const entry of bundle.entry ?? []) {
       const resource = (isPlainObject(entry) ? entry.resource : undefined) as

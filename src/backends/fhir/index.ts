@@ -17,6 +17,8 @@
  *   link-uniqueness.ts   whether the server refuses a second holder (detected), or single-writer
  *   link-guarantee.ts    the unique link SearchParameters: check and install
  *   scope.ts             the scope tag, paged scoped searches
+ *   keyset-pages.ts      how a search is paged: the `_lastUpdated` keyset
+ *   id-set.ts            the ids an iteration returned, in little memory
  *   capabilities.ts      what the server supports: /metadata, :contains probes, token escapes
  *   explain.ts           FhirStorage#explain: support, reliance, the plan for lookups
  *   fhir-rest.ts         the FHIR REST requests, on the one HTTP layer

@@ -9,9 +9,10 @@
  * (`gt T`). A page after the first asks for the page size plus the records
  * it will read again (those at `T`), so where the server's maximum page size
  * leaves room a filter takes ⌈matches ÷ page size⌉ requests; where it does
- * not (the bundled HAPI caps `_count` at 200, the default page size), each
- * later page brings page size − 1 new records. On HAPI each search carries `_offset=0`, which makes HAPI answer
- * with one bounded SQL query instead of starting its search coordinator
+ * not (HAPI's starter default caps `_count` at 200, the default page size;
+ * the bundled `stock` profile keeps that cap, `tuned` allows 1,000), each
+ * later page brings page size − 1 new records. On HAPI each search carries
+ * `_offset=0`, which makes HAPI answer with one bounded SQL query instead of starting its search coordinator
  * (whose second page costs ~500 ms). A server that does not sort by
  * `_lastUpdated` is detected on the first unsorted page; the search then
  * follows its `next` links instead (still each id once).
