@@ -11,8 +11,9 @@ Django is configured here the way an app switching to FacadeStorage configures i
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from typing import Iterator, List
+from typing import Callable, Iterator, List
 
 import django
 import httpx
@@ -90,3 +91,16 @@ def unreachable_url() -> str:
 @pytest.fixture
 def silent_url() -> str:
     return _env("HEALTHCARE_FHIR_TEST_SILENT_URL")
+
+
+@pytest.fixture
+def local_time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Sets the process's local time zone (``TZ``, what ``datetime.now()`` uses) for one test."""
+
+    def use(tz: str) -> None:
+        monkeypatch.setenv("TZ", tz)
+        time.tzset()
+
+    yield use
+    monkeypatch.undo()
+    time.tzset()

@@ -4,6 +4,7 @@ data), and records → the seed's Python types. No server involved."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 import pytest
 
@@ -66,10 +67,12 @@ def test_records_get_dates_and_aware_utc_timestamps() -> None:
     assert record["birth_date"] == "1990-05-17"  # the input is not changed
 
 
-def test_records_get_naive_local_timestamps_for_django_without_use_tz() -> None:
-    kigali = dt.timezone(dt.timedelta(hours=2))
-    converted = to_python({"updated_date": "2026-11-26T23:00:00.000Z"}, kigali)
-    assert converted["updated_date"] == dt.datetime(2026, 11, 27, 1, 0)
+def test_naive_local_timestamps_are_in_the_process_local_time(
+    local_time_zone: Callable[[str], None],
+) -> None:
+    local_time_zone("UTC-14")  # POSIX: 14 hours east of UTC
+    converted = to_python({"updated_date": "2026-11-26T23:00:00.000Z"}, naive_local=True)
+    assert converted["updated_date"] == dt.datetime(2026, 11, 27, 13, 0)
 
 
 def test_timestamp_without_zone_is_refused() -> None:

@@ -43,6 +43,11 @@ def client_from_settings() -> Client:
         raise ImproperlyConfigured(f"HEALTHCARE_FHIR_FACADE_URL/TOKEN: {error}") from error
 
 
+def _use_tz() -> bool:
+    """Django's ``USE_TZ`` (on unless the settings turn it off)."""
+    return bool(getattr(settings, "USE_TZ", True))
+
+
 def _found(call: Callable[[], Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
     """``call()``'s record, or ``None`` when it raises ``NotFound``."""
     try:
@@ -70,13 +75,15 @@ class FacadeStorage(HealthcareStorage):  # type: ignore[misc]
 
     @staticmethod
     def _record(record: Mapping[str, Any]) -> Dict[str, Any]:
-        naive_zone = None if getattr(settings, "USE_TZ", True) else timezone.get_current_timezone()
-        return to_python(record, naive_zone)
+        return to_python(record, naive_local=not _use_tz())
 
     @staticmethod
     def _value(value: Any) -> Any:
-        """A naive ``datetime`` is in Django's current time zone, as Django itself reads it."""
+        """A naive ``datetime`` is read as Django reads it: in its current time zone with
+        ``USE_TZ``, else in the process's local time (that of ``datetime.now()``)."""
         if isinstance(value, dt.datetime) and timezone.is_naive(value):
+            if not _use_tz():
+                return value.astimezone()
             return timezone.make_aware(value, timezone.get_current_timezone())
         if isinstance(value, (list, tuple, set, frozenset)):
             return [FacadeStorage._value(v) for v in value]

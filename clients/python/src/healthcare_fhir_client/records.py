@@ -1,11 +1,12 @@
 """Records in the Python types rapidsms-healthcare's own Django backend returns: dates as
-``datetime.date``, timestamps as ``datetime.datetime`` (aware UTC, or naive in the current time
-zone when Django's ``USE_TZ`` is off), everything else as the facade sent it."""
+``datetime.date``, timestamps as ``datetime.datetime`` (aware UTC, or naive in the process's local
+time, the time ``datetime.now()`` gives, when Django's ``USE_TZ`` is off), everything else as the
+facade sent it."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping
 
 DATE_FIELDS = frozenset({"birth_date", "death_date"})
 TIMESTAMP_FIELDS = frozenset({"created_date", "updated_date"})
@@ -21,9 +22,10 @@ def parse_timestamp(value: str) -> dt.datetime:
     return parsed.astimezone(dt.timezone.utc)
 
 
-def to_python(record: Mapping[str, Any], naive_zone: Optional[dt.tzinfo] = None) -> Dict[str, Any]:
-    """A copy of ``record`` with its dates and timestamps parsed; with ``naive_zone``, timestamps
-    are converted to that zone and made naive (Django with ``USE_TZ = False``)."""
+def to_python(record: Mapping[str, Any], naive_local: bool = False) -> Dict[str, Any]:
+    """A copy of ``record`` with its dates and timestamps parsed; with ``naive_local``, timestamps
+    are made naive in the process's local time, as ``datetime.now()`` is (Django with
+    ``USE_TZ = False`` makes its own naive "now" that way, whatever its ``TIME_ZONE``)."""
     result = dict(record)
     for field in DATE_FIELDS.intersection(result):
         if isinstance(result[field], str):
@@ -31,5 +33,5 @@ def to_python(record: Mapping[str, Any], naive_zone: Optional[dt.tzinfo] = None)
     for field in TIMESTAMP_FIELDS.intersection(result):
         if isinstance(result[field], str):
             stamp = parse_timestamp(result[field])
-            result[field] = stamp.astimezone(naive_zone).replace(tzinfo=None) if naive_zone else stamp
+            result[field] = stamp.astimezone().replace(tzinfo=None) if naive_local else stamp
     return result
