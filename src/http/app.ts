@@ -7,7 +7,8 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import { pino, type Logger } from 'pino';
 import { defaultModels, type Models } from '../api/models.js';
 import type { HealthcareStorage } from '../api/types.js';
-import { bearerAuth } from './auth.js';
+import { authConfigured, authenticate, requireScope, type AuthOptions } from './auth.js';
+import { clientLimits, type ClientLimits } from './client-limits.js';
 import { docsRouter } from './docs.js';
 import { noteError, requestLogging, requestState, setRoute } from './logging.js';
 import { openApiDocument } from './openapi.js';
@@ -15,10 +16,10 @@ import { HttpProblem, httpProblem, problemFor, sendProblem } from './problem.js'
 import { checkEnvelope, checkQuery } from './request-shape.js';
 import { facadeApi, type RouteContext, type RouteSpec } from './routes.js';
 
-export interface CreateAppOptions {
+export interface CreateAppOptions extends AuthOptions {
   storage: HealthcareStorage;
-  /** When non-empty, every route but `/healthz` needs `Authorization: Bearer <one of them>`. */
-  apiTokens?: readonly string[];
+  /** Per-client rate limit and bound on requests in flight (client-limits.ts); default none. */
+  limits?: ClientLimits;
   /** Largest accepted request body (bytes, or a string such as `'1mb'`); default `'1mb'`. */
   bodyLimit?: string | number;
   /** Where the request log goes; default a pino logger on stdout. */
@@ -85,7 +86,10 @@ function mount(
         );
       };
       const body = route.body ? jsonBody(limit, route.body.types) : [];
-      mounted[route.method](namesRoute, ...body, handler);
+      const scope = route.access
+        ? [requireScope(route.access.resourceType, route.access.permission)]
+        : [];
+      mounted[route.method](namesRoute, ...scope, ...body, handler);
     }
     mounted.all(methodNotAllowed(declared.map((r) => r.method.toUpperCase())));
   }
@@ -94,13 +98,15 @@ function mount(
 export function createApp(options: CreateAppOptions): Express {
   const { storage } = options;
   const models: Models = storage.models ?? defaultModels;
-  const tokens = [...(options.apiTokens ?? [])].filter((t) => t !== '');
+  const secured = authConfigured(options);
   const logger = options.logger ?? pino({ name: 'healthcare-fhir' });
   const api = facadeApi([...Object.values(models), ...(storage.extraModels ?? [])]);
   const context: RouteContext = {
     storage,
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,
-    openApiJson: JSON.stringify(openApiDocument(api, { bearerAuth: tokens.length > 0 })),
+    openApiJson: JSON.stringify(
+      openApiDocument(api, { bearerAuth: secured, rateLimited: options.limits !== undefined }),
+    ),
   };
   const limit = options.bodyLimit ?? '1mb';
 
@@ -114,7 +120,9 @@ export function createApp(options: CreateAppOptions): Express {
     context,
     limit,
   );
-  if (tokens.length) app.use(bearerAuth(tokens, ['/healthz']));
+  // Every route from here on: who is calling (401 if unknown), then that client's limits.
+  if (secured) app.use(authenticate(options));
+  if (options.limits) app.use(clientLimits(options.limits));
   mount(
     app,
     api.routes.filter((r) => !r.public),

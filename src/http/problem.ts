@@ -26,6 +26,12 @@ export const problemTypes = {
   upstreamUnreachable: 'urn:healthcare-fhir:problem:storage-unreachable',
   upstreamTimeout: 'urn:healthcare-fhir:problem:storage-timeout',
   notReady: 'urn:healthcare-fhir:problem:not-ready',
+  /** A valid token without the scope the route needs (403). */
+  forbidden: 'urn:healthcare-fhir:problem:forbidden',
+  /** Over `RATE_LIMIT` or the per-client bound on requests in flight (429). */
+  tooManyRequests: 'urn:healthcare-fhir:problem:too-many-requests',
+  /** The OIDC issuer's key set cannot be fetched, so no token can be checked (503). */
+  authUnavailable: 'urn:healthcare-fhir:problem:auth-unavailable',
 } as const;
 
 export interface Problem {
@@ -39,12 +45,14 @@ export interface Problem {
 const statusTitles: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',

@@ -13,6 +13,7 @@ import type { HealthcareStorage, Lookup } from '../api/types.js';
 import { TimeoutError, withTimeout } from '../shared/timeout.js';
 import { noteError } from './logging.js';
 import { HttpProblem, httpProblem, problemTypes, sendProblem } from './problem.js';
+import { scopeResourceType, type Permission } from './scopes.js';
 import {
   MAX_PAGE_LIMIT,
   NDJSON,
@@ -114,6 +115,8 @@ export interface RouteSpec {
   usesStorage?: boolean;
   /** Served without a bearer token. */
   public?: boolean;
+  /** The SMART permission the route needs on a resource type (contract §6); none: any authenticated caller. */
+  access?: { resourceType: string; permission: Permission };
   handle(call: RouteCall, context: RouteContext): Promise<void> | void;
 }
 
@@ -216,6 +219,8 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
   const links = (context: RouteContext) => linksOf(context.storage, model);
   const search = searchEnvelope(Name);
   const record = ref(Name);
+  const resourceType = scopeResourceType(model);
+  const needs = (permission: Permission) => ({ resourceType, permission });
   /** The 200 of a filter: the array (streamed), NDJSON, or a page with `limit` (record-stream.ts). */
   const listing: Schema = {
     description:
@@ -290,6 +295,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'get',
       path: collection,
       operationId: `filter${tag}`,
+      access: needs('s'),
       tag,
       summary: `${tag} matching every lookup in the query string (all ${model.name}s when none).`,
       description:
@@ -308,6 +314,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'post',
       path: collection,
       operationId: `create${Name}`,
+      access: needs('c'),
       tag,
       summary: `Create a ${model.name}.`,
       body: { types: jsonTypes, schema: `${Name}Create` },
@@ -336,6 +343,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'post',
       path: `${collection}/_search`,
       operationId: `search${tag}`,
+      access: needs('s'),
       tag,
       summary: `${tag} matching every lookup triple (all ${model.name}s when none).`,
       body: { types: jsonTypes, schema: `${Name}Search`, envelope: search },
@@ -351,6 +359,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'get',
       path: `${collection}/{id}`,
       operationId: `get${Name}`,
+      access: needs('r'),
       tag,
       summary: model.linkable
         ? `A ${model.name} by id, or with \`source\` the ${model.name} linked to that source id.`
@@ -388,6 +397,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'patch',
       path: `${collection}/{id}`,
       operationId: `update${Name}`,
+      access: needs('u'),
       tag,
       summary: `Update some fields of a ${model.name}; answers the updated record.`,
       pathParameters: id,
@@ -408,6 +418,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'delete',
       path: `${collection}/{id}`,
       operationId: `delete${Name}`,
+      access: needs('d'),
       tag,
       summary: `Delete a ${model.name}.`,
       pathParameters: id,
@@ -430,6 +441,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'get',
       path: linksPath,
       operationId: `list${Name}Links`,
+      access: needs('r'),
       tag,
       summary: `The ${model.name}'s links to identifiers in other systems.`,
       pathParameters: linkId,
@@ -455,6 +467,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'post',
       path: linksPath,
       operationId: `link${Name}`,
+      access: needs('u'),
       tag,
       summary: `Link the ${model.name} to a (source_id, source_name) pair.`,
       pathParameters: linkId,
@@ -484,6 +497,7 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
       method: 'delete',
       path: linksPath,
       operationId: `unlink${Name}`,
+      access: needs('u'),
       tag,
       summary: `Remove one link of the ${model.name}.`,
       pathParameters: linkId,

@@ -673,17 +673,19 @@ describe('auth', () => {
     assert.equal((await call(app.baseUrl, 'GET', '/healthz')).status, 200);
   });
 
-  it('the OpenAPI document declares bearer security', async () => {
+  it('the OpenAPI document declares bearer security, and the scope each record route needs', async () => {
     const answer = await call(app.baseUrl, 'GET', '/openapi.json', {
       headers: { authorization: 'Bearer token-one' },
     });
     const doc = answer.json as Json;
     assert.deepEqual(doc.security, [{ bearerAuth: [] }]);
-    assert.deepEqual(((doc.components as Json).securitySchemes as Json).bearerAuth, {
-      type: 'http',
-      scheme: 'bearer',
-      description: 'A token of API_TOKENS.',
-    });
+    const scheme = ((doc.components as Json).securitySchemes as Json).bearerAuth as Json;
+    assert.equal(scheme.type, 'http');
+    assert.equal(scheme.scheme, 'bearer');
+    assert.match(scheme.description as string, /API_TOKENS.*API_CLIENTS_FILE.*OIDC_ISSUER/);
+    const deletePatient = (doc.paths as Record<string, Json>)['/patients/{id}']!.delete as Json;
+    assert.deepEqual(deletePatient.security, [{ bearerAuth: ['system/Patient.d'] }]);
+    assert.ok('403' in (deletePatient.responses as Json));
     const healthz = (doc.paths as Record<string, Json>)['/healthz']!.get as Json;
     assert.deepEqual(healthz.security, []);
     const checker = new OpenApiChecker(doc);
