@@ -6,7 +6,9 @@
  * - `FHIR_BASE_URL`: the FHIR server; required with the fhir backend here.
  *   `npm start` (scripts/start.ts) runs `main` with a starter for the bundled
  *   local HAPI FHIR server, used when it is unset.
- * - `API_TOKENS`: comma-separated bearer tokens; when set, every route but /healthz needs one
+ * - access (config/access-env.ts, contract §6): `API_TOKENS`, `API_CLIENTS_FILE`, `OIDC_ISSUER`,
+ *   `OIDC_AUDIENCE`, `OIDC_JWKS_URI`, `RATE_LIMIT`, `CLIENT_MAX_IN_FLIGHT`; on a non-loopback HOST
+ *   one of the first three, or `ALLOW_ANONYMOUS=true`, is required
  * - `BODY_LIMIT` (default 1mb), `LOG_LEVEL` (default info)
  * - with the fhir backend: `MAPPINGS_DIR`, `FHIR_TIMEOUT_MS`, `FHIR_PAGE_SIZE`,
  *   `FHIR_SCOPE_TAG`, `FHIR_IDENTIFIER_SYSTEMS` (config/fhir-storage-env.ts)
@@ -27,8 +29,9 @@ import {
   type FhirStorageEnvOptions,
 } from './config/fhir-storage-env.js';
 import { MemoryStorage } from './backends/memory/index.js';
-import { parseApiTokens } from './http/auth.js';
+import { isLoopback, readAccessConfig, type AccessConfig } from './config/access-env.js';
 import { createApp } from './http/app.js';
+import { authConfigured } from './http/auth.js';
 import { answerClientErrors } from './http/problem.js';
 import { onShutdownSignal } from './shared/shutdown-signals.js';
 import { readFhirConnectionEnv, type FhirConnectionConfig } from './config/fhir-connection-env.js';
@@ -40,7 +43,8 @@ export interface ServerConfig {
   fhirBaseUrl: string | undefined;
   /** FhirStorage options from the environment (mappings, timeout, page size, scope tag, identifier systems). */
   fhirStorage: FhirStorageEnvOptions;
-  apiTokens: string[];
+  /** Who may call (static clients, OIDC), per-client limits. */
+  access: AccessConfig;
   bodyLimit: string;
   /** FHIR server credentials and retry budget (FHIR_AUTH…, FHIR_RETRY_…). */
   fhirConnection?: FhirConnectionConfig;
@@ -57,13 +61,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       `HEALTHCARE_STORAGE_BACKEND must be "fhir" or "memory", not ${JSON.stringify(backend)}`,
     );
   }
+  const host = env.HOST?.trim() || '127.0.0.1';
   return {
     port,
-    host: env.HOST?.trim() || '127.0.0.1',
+    host,
     backend,
     fhirBaseUrl: env.FHIR_BASE_URL?.trim() || undefined,
     fhirStorage: backend === 'fhir' ? fhirStorageOptionsFromEnv(env) : {},
-    apiTokens: parseApiTokens(env.API_TOKENS),
+    access: readAccessConfig(env, host),
     bodyLimit: env.BODY_LIMIT?.trim() || '1mb',
     fhirConnection: readFhirConnectionEnv(env),
   };
@@ -132,7 +137,8 @@ export async function startServer(
 
   const app = createApp({
     storage,
-    apiTokens: config.apiTokens,
+    ...config.access.auth,
+    limits: config.access.limits,
     bodyLimit: config.bodyLimit,
     logger,
   });
@@ -157,8 +163,14 @@ export async function startServer(
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
+  const secured = authConfigured(config.access.auth);
+  if (!secured && !isLoopback(config.host))
+    logger.warn(
+      { host: config.host },
+      'ALLOW_ANONYMOUS=true: anyone who can reach this port can read and change every record',
+    );
   logger.info(
-    { port: address.port, auth: config.apiTokens.length > 0 },
+    { port: address.port, auth: secured },
     `listening on ${url} (docs: ${url}/docs, OpenAPI: ${url}/openapi.json)`,
   );
 

@@ -37,6 +37,21 @@ describe('docker-compose.yml', () => {
     assert.equal(services.hapi!.ports, undefined, 'HAPI is not published');
   });
 
+  it('cannot be brought up without secrets: POSTGRES_PASSWORD and API_TOKENS are required (${VAR:?…}), never defaulted', () => {
+    const text = fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+    for (const secret of ['POSTGRES_PASSWORD', 'API_TOKENS']) {
+      const uses = [...text.matchAll(new RegExp(`\\$\\{${secret}([^}]*)\\}`, 'g'))];
+      assert.ok(uses.length > 0, `${secret} is used`);
+      for (const use of uses)
+        assert.match(use[1]!, /^:\?\S/, `${use[0]} must be \${${secret}:?message}`);
+    }
+    assert.equal(
+      (services.db!.environment as Json).POSTGRES_PASSWORD,
+      (services.hapi!.environment as Json)['spring.datasource.password'],
+    );
+    assert.match((services.facade!.environment as Json).API_TOKENS as string, /^\$\{API_TOKENS:\?/);
+  });
+
   it('has health checks and start order', () => {
     assert.ok((services.db!.healthcheck as Json).test);
     assert.ok((services.facade!.healthcheck as Json).test);

@@ -16,7 +16,7 @@ describe('server configuration', () => {
     assert.equal(config.port, 3000);
     assert.equal(config.backend, 'fhir');
     assert.equal(config.fhirBaseUrl, undefined);
-    assert.deepEqual(config.apiTokens, []);
+    assert.deepEqual(config.access.auth.apiTokens, []);
   });
 
   it('reads PORT, HEALTHCARE_STORAGE_BACKEND, FHIR_BASE_URL, API_TOKENS', () => {
@@ -29,7 +29,7 @@ describe('server configuration', () => {
     assert.equal(config.port, 8081);
     assert.equal(config.backend, 'memory');
     assert.equal(config.fhirBaseUrl, 'http://hapi:8080/fhir');
-    assert.deepEqual(config.apiTokens, ['a', 'b', 'c']);
+    assert.deepEqual(config.access.auth.apiTokens, ['a', 'b', 'c']);
   });
 
   it('rejects a bad PORT or backend', () => {
