@@ -1,12 +1,12 @@
 /**
  * The package as a user gets it: built to dist/, installed into a scratch
  * project the way `npm install <path>` does (a link in node_modules), then
- * imported by name, types checked, and the exported conformance suite run
- * against the scratch project's own storage.
+ * imported by name, types checked, the exported conformance suite run
+ * against the scratch project's own storage, and the `healthcare-fhir` bin run.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -102,4 +102,24 @@ runConformanceSuite('OwnStorage', () => new OwnStorage());`,
   const passed = Number(/^# pass (\d+)$/m.exec(stdout)?.[1]);
   assert.match(stdout, /^# fail 0$/m);
   assert.ok(passed > 150, `the whole suite ran (${passed} passed)`);
+});
+
+it('the build leaves the healthcare-fhir bin executable: run by its path and through a node_modules/.bin link, it answers with its usage', async () => {
+  const { bin } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+  };
+  const main = bin['healthcare-fhir']!;
+  assert.equal((await stat(join(root, main))).mode & 0o755, 0o755, `${main} mode`);
+  await mkdir(join(scratch, 'node_modules', '.bin'), { recursive: true });
+  const linked = join(scratch, 'node_modules', '.bin', 'healthcare-fhir');
+  await symlink(join('..', 'healthcare-fhir', main), linked);
+  for (const command of [join(root, main), linked]) {
+    // no command given: the usage on stderr and exit code 2 (a bin without its run bit: EACCES)
+    const failure = await run(command, [], { cwd: scratch }).then(
+      () => assert.fail(`${command} exited 0 without a command`),
+      (error: unknown) => error as { code: unknown; stderr: string },
+    );
+    assert.equal(failure.code, 2, `${command}: ${String(failure.code)} ${failure.stderr}`);
+    assert.match(failure.stderr, /^usage: healthcare-fhir <command>/);
+  }
 });
