@@ -7,6 +7,11 @@
  * here, per run). Access tokens are JWTs (RFC 9068) for one resource, the FHIR
  * proxy's base URL, chosen by resource indicator (RFC 8707) so a resource
  * server can verify them offline against the provider's JWKS.
+ *
+ * Options for the facade's own access-control tests: more scopes and
+ * resources to issue tokens for, `token()` (client credentials with a scope
+ * and resource), `rotateSigningKey()` (a new signing key published and used
+ * while the server runs) and a count of key set fetches.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,7 +42,27 @@ export interface OAuthServer {
   setTokenTtl(seconds: number): void;
   /** Tokens issued so far (successful token requests). */
   readonly issued: number;
+  /** GET /jwks requests so far. */
+  readonly jwksFetches: number;
+  /** The `kid` tokens are signed with now. */
+  readonly signingKeyId: string;
+  /** A client-credentials access token (JWT) of the secret client with these scopes, for `resource` (default the main one). */
+  token(scope: string, resource?: string): Promise<string>;
+  /** Publishes a new signing key (kept: the old one) and signs every later token with it. */
+  rotateSigningKey(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface OAuthServerOptions {
+  /** Scopes the provider may grant (default SMART_SCOPES). */
+  scopes?: readonly string[];
+  /** Resources besides `resource` that tokens may be asked for (a token for another audience). */
+  otherResources?: readonly string[];
+}
+
+async function signingKey(kid: string): Promise<JWK> {
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  return { ...(await exportJWK(pair.privateKey)), kid, alg: 'RS256', use: 'sig' };
 }
 
 async function smartClient(
@@ -66,73 +91,83 @@ async function smartClient(
 }
 
 /** Starts the provider; `resource` is the audience its tokens are for (the proxy's FHIR base URL). */
-export async function startOAuthServer(resource: string): Promise<OAuthServer> {
+export async function startOAuthServer(
+  resource: string,
+  options: OAuthServerOptions = {},
+): Promise<OAuthServer> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const signing = await generateKeyPair('RS256', { extractable: true });
-  const signingJwk = {
-    ...(await exportJWK(signing.privateKey)),
-    kid: 'provider-signing',
-    alg: 'RS256',
-    use: 'sig',
-  };
+  let signingKeys = [await signingKey('provider-signing')];
+  const scopes = options.scopes ?? SMART_SCOPES.split(' ');
+  const resources = [resource, ...(options.otherResources ?? [])];
   const rs = await smartClient('smart-rs384', 'RS384');
   const es = await smartClient('smart-es384', 'ES384');
   const secretClient = { clientId: 'fhir-secret-client', clientSecret: `s3cret-${Date.now()}` };
   let ttl = 300;
 
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: secretClient.clientId,
-        client_secret: secretClient.clientSecret,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-      ...[rs, es].map(({ keys, publicJwk }) => ({
-        client_id: keys.clientId,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: 'private_key_jwt' as const,
-        token_endpoint_auth_signing_alg: keys.algorithm,
-        jwks: { keys: [publicJwk] },
-      })),
-    ],
-    jwks: { keys: [signingJwk] },
-    scopes: SMART_SCOPES.split(' '),
-    clientAuthMethods: ['client_secret_basic', 'private_key_jwt'],
-    enabledJWA: { clientAuthSigningAlgValues: ['RS384', 'ES384'] },
-    cookies: { keys: [`cookie-${Date.now()}`] },
-    ttl: { ClientCredentials: () => ttl },
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        // A token request without `resource` is for the FHIR server.
-        defaultResource: () => resource,
-        useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== resource) throw new errors.InvalidTarget();
-          return {
-            scope: SMART_SCOPES,
-            audience: resource,
-            accessTokenTTL: ttl,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
-          };
+  const newProvider = (): Provider =>
+    new Provider(issuer, {
+      clients: [
+        {
+          client_id: secretClient.clientId,
+          client_secret: secretClient.clientSecret,
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          token_endpoint_auth_method: 'client_secret_basic',
+        },
+        ...[rs, es].map(({ keys, publicJwk }) => ({
+          client_id: keys.clientId,
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          token_endpoint_auth_method: 'private_key_jwt' as const,
+          token_endpoint_auth_signing_alg: keys.algorithm,
+          jwks: { keys: [publicJwk] },
+        })),
+      ],
+      jwks: { keys: signingKeys },
+      scopes: [...scopes],
+      clientAuthMethods: ['client_secret_basic', 'private_key_jwt'],
+      enabledJWA: { clientAuthSigningAlgValues: ['RS384', 'ES384'] },
+      cookies: { keys: [`cookie-${Date.now()}`] },
+      ttl: { ClientCredentials: () => ttl },
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          // A token request without `resource` is for the FHIR server.
+          defaultResource: () => resource,
+          useGrantedResource: () => true,
+          getResourceServerInfo: (_ctx, indicator) => {
+            if (!resources.includes(indicator)) throw new errors.InvalidTarget();
+            return {
+              scope: scopes.join(' '),
+              audience: indicator,
+              accessTokenTTL: ttl,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            };
+          },
         },
       },
-    },
-  });
+    });
   let issued = 0;
-  provider.on('grant.success', () => issued++);
-  server.on('request', provider.callback());
+  let jwksFetches = 0;
+  let handler: ReturnType<Provider['callback']>;
+  const install = () => {
+    const provider = newProvider();
+    provider.on('grant.success', () => issued++);
+    handler = provider.callback();
+  };
+  install();
+  server.on('request', (req, res) => {
+    if (req.url?.startsWith('/jwks')) jwksFetches++;
+    void handler(req, res);
+  });
 
   return {
     issuer,
@@ -144,6 +179,37 @@ export async function startOAuthServer(resource: string): Promise<OAuthServer> {
     setTokenTtl: (seconds) => (ttl = seconds),
     get issued() {
       return issued;
+    },
+    get jwksFetches() {
+      return jwksFetches;
+    },
+    get signingKeyId() {
+      return signingKeys[0]!.kid!;
+    },
+    async token(scope, forResource = resource) {
+      const answer = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${secretClient.clientId}:${secretClient.clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          scope,
+          resource: forResource,
+        }),
+      });
+      const body = (await answer.json()) as { access_token?: string };
+      if (!answer.ok || !body.access_token)
+        throw new Error(`token request failed: ${answer.status} ${JSON.stringify(body)}`);
+      return body.access_token;
+    },
+    async rotateSigningKey() {
+      signingKeys = [
+        await signingKey(`provider-signing-${signingKeys.length + 1}`),
+        ...signingKeys,
+      ];
+      install();
     },
     async stop() {
       server.closeAllConnections();
