@@ -10,6 +10,7 @@
  *   `OIDC_AUDIENCE`, `OIDC_JWKS_URI`, `RATE_LIMIT`, `CLIENT_MAX_IN_FLIGHT`; on a non-loopback HOST
  *   one of the first three, or `ALLOW_ANONYMOUS=true`, is required
  * - `BODY_LIMIT` (default 1mb), `LOG_LEVEL` (default info)
+ * - `AUDIT_LOG` (file or `-`), `AUDIT_FHIR`: the audit trail (config/audit-env.ts, http/audit/)
  * - with the fhir backend: `MAPPINGS_DIR`, `FHIR_TIMEOUT_MS`, `FHIR_PAGE_SIZE`,
  *   `FHIR_SCOPE_TAG`, `FHIR_IDENTIFIER_SYSTEMS` (config/fhir-storage-env.ts)
  * - `FHIR_AUTH` and its credentials, `FHIR_RETRY_MAX_ATTEMPTS`, `FHIR_RETRY_MAX_ELAPSED_MS`:
@@ -30,6 +31,9 @@ import {
 } from './config/fhir-storage-env.js';
 import { MemoryStorage } from './backends/memory/index.js';
 import { isLoopback, readAccessConfig, type AccessConfig } from './config/access-env.js';
+import { readAuditEnv, type AuditConfig } from './config/audit-env.js';
+import { openAuditTrail } from './http/audit/open-trail.js';
+import type { AuditTrail } from './http/audit/trail.js';
 import { createApp } from './http/app.js';
 import { authConfigured } from './http/auth.js';
 import { answerClientErrors } from './http/problem.js';
@@ -48,6 +52,8 @@ export interface ServerConfig {
   bodyLimit: string;
   /** FHIR server credentials and retry budget (FHIR_AUTH…, FHIR_RETRY_…). */
   fhirConnection?: FhirConnectionConfig;
+  /** The audit trail (AUDIT_LOG, AUDIT_FHIR); none when AUDIT_LOG is unset. */
+  audit?: AuditConfig;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -71,6 +77,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     access: readAccessConfig(env, host),
     bodyLimit: env.BODY_LIMIT?.trim() || '1mb',
     fhirConnection: readFhirConnectionEnv(env),
+    audit: readAuditEnv(env, backend),
   };
 }
 
@@ -135,10 +142,35 @@ export async function startServer(
     );
   }
 
+  let audit: AuditTrail | undefined;
+  try {
+    audit =
+      config.audit &&
+      (await openAuditTrail(config.audit, {
+        storage,
+        logger,
+        fhirConnection: config.fhirBaseUrl
+          ? {
+              ...config.fhirConnection,
+              timeoutMs: config.fhirStorage.timeoutMs,
+              baseUrl: config.fhirBaseUrl,
+            }
+          : undefined,
+      }));
+  } catch (error) {
+    await storage.close?.();
+    await onClose();
+    throw error;
+  }
+  logger.info(
+    { audit: audit?.where ?? 'off', auditFhir: config.audit?.fhir ?? false },
+    'audit trail',
+  );
   const app = createApp({
     storage,
     ...config.access.auth,
     limits: config.access.limits,
+    audit,
     bodyLimit: config.bodyLimit,
     logger,
   });
@@ -188,6 +220,7 @@ export async function startServer(
       await closed;
       clearInterval(idle);
       clearTimeout(force);
+      await audit?.close(graceMs);
       await storage
         .close?.()
         .catch((error: unknown) =>

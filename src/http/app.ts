@@ -9,11 +9,14 @@ import { defaultModels, type Models } from '../api/models.js';
 import type { HealthcareStorage } from '../api/types.js';
 import { authConfigured, authenticate, requireScope, type AuthOptions } from './auth.js';
 import { clientLimits, type ClientLimits } from './client-limits.js';
+import { auditRouter } from './audit/route-targets.js';
+import { auditReadiness, type AuditTrail } from './audit/trail.js';
 import { docsRouter } from './docs.js';
 import { noteError, requestLogging, requestState, setRoute } from './logging.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, httpProblem, problemFor, sendProblem } from './problem.js';
 import { checkEnvelope, checkQuery } from './request-shape.js';
+import { routesByPath } from './route-paths.js';
 import { facadeApi, type RouteContext, type RouteSpec } from './routes.js';
 
 export interface CreateAppOptions extends AuthOptions {
@@ -26,6 +29,8 @@ export interface CreateAppOptions extends AuthOptions {
   logger?: Logger;
   /** How long `/readyz` waits for `storage.checkReady()`; default 2000 ms. */
   readyTimeoutMs?: number;
+  /** The audit trail (contract §6): every record route's answer waits for its event. */
+  audit?: AuditTrail;
 }
 
 /** Records the route pattern for the log first, so requests refused while their body is read are named too. */
@@ -72,10 +77,8 @@ function mount(
   context: RouteContext,
   limit: string | number,
 ): void {
-  const byPath = new Map<string, RouteSpec[]>();
-  for (const route of routes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
-  for (const [path, declared] of byPath) {
-    const mounted = app.route(path.replace(/\{(\w+)\}/g, ':$1'));
+  for (const [path, declared] of routesByPath(routes)) {
+    const mounted = app.route(path);
     for (const route of declared) {
       const handler: RequestHandler = async (req, res) => {
         const shape = checkQuery(route, req);
@@ -100,7 +103,8 @@ export function createApp(options: CreateAppOptions): Express {
   const models: Models = storage.models ?? defaultModels;
   const secured = authConfigured(options);
   const logger = options.logger ?? pino({ name: 'healthcare-fhir' });
-  const api = facadeApi([...Object.values(models), ...(storage.extraModels ?? [])]);
+  const modelList = [...Object.values(models), ...(storage.extraModels ?? [])];
+  const api = facadeApi(modelList);
   const context: RouteContext = {
     storage,
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,
@@ -114,6 +118,7 @@ export function createApp(options: CreateAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLogging(logger));
+  if (options.audit) app.use(auditRouter(api.routes, modelList, options.audit, logger));
   mount(
     app,
     api.routes.filter((r) => r.public),
@@ -123,6 +128,7 @@ export function createApp(options: CreateAppOptions): Express {
   // Every route from here on: who is calling (401 if unknown), then that client's limits.
   if (secured) app.use(authenticate(options));
   if (options.limits) app.use(clientLimits(options.limits));
+  if (options.audit) app.get('/readyz', auditReadiness(options.audit));
   mount(
     app,
     api.routes.filter((r) => !r.public),

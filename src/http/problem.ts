@@ -32,6 +32,8 @@ export const problemTypes = {
   tooManyRequests: 'urn:healthcare-fhir:problem:too-many-requests',
   /** The OIDC issuer's key set cannot be fetched, so no token can be checked (503). */
   authUnavailable: 'urn:healthcare-fhir:problem:auth-unavailable',
+  /** The audit trail could not be written: no record is returned (contract §6). */
+  auditUnavailable: 'urn:healthcare-fhir:problem:audit-unavailable',
 } as const;
 
 export interface Problem {

@@ -18,6 +18,7 @@ import {
   type RecordCursor,
 } from '../api/record-cursor.js';
 import type { StoredRecord } from '../api/record-store.js';
+import { auditRecords } from './audit/gate.js';
 
 export const NDJSON = 'application/x-ndjson';
 /** The largest `limit` a page may ask for. */
@@ -60,30 +61,64 @@ function writeWithBackpressure(res: Response, chunk: string): Promise<boolean> {
   });
 }
 
-/** Streams every record (array or NDJSON by the Accept header); throws what the storage throws. */
+/** The most records one streamed page holds (and one audit event names). */
+export const MAX_STREAM_PAGE = 1000;
+
+const tick = Symbol('tick');
+const nextMacrotask = (): Promise<typeof tick> =>
+  new Promise((resolve) => setImmediate(() => resolve(tick)));
+
+/**
+ * The records in pages: a page is what the storage has ready (it yields its
+ * fetched FHIR page record by record without waiting), at most `max`. The
+ * next record is asked for while the page is sent.
+ */
+export async function* readyPages<T>(records: AsyncIterable<T>, max: number): AsyncGenerator<T[]> {
+  const iterator = records[Symbol.asyncIterator]();
+  const ask = (): Promise<IteratorResult<T>> => {
+    const next = iterator.next();
+    next.catch(() => {}); // awaited below; not an unhandled rejection while a page is sent
+    return next;
+  };
+  try {
+    let pending = ask();
+    for (let step = await pending; !step.done; step = await pending) {
+      const page = [step.value];
+      pending = ask();
+      while (page.length < max) {
+        const ready = await Promise.race([pending, nextMacrotask()]);
+        if (ready === tick || ready.done) break;
+        page.push(ready.value);
+        pending = ask();
+      }
+      yield page;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/**
+ * Streams every record (array or NDJSON by the Accept header), a page at a
+ * time, each page audited before it is written; throws what the storage throws.
+ */
 export async function sendRecordStream(
   req: Request,
   res: Response,
   records: AsyncIterable<StoredRecord>,
 ): Promise<void> {
   const ndjson = req.accepts(['application/json', NDJSON]) === NDJSON;
-  const iterator = records[Symbol.asyncIterator]();
-  try {
-    let step = await iterator.next();
-    res.status(200).type(ndjson ? NDJSON : 'application/json');
-    let first = true;
-    const open = ndjson ? '' : '[';
-    while (!step.done) {
-      const text = JSON.stringify(step.value);
-      const chunk = ndjson ? `${text}\n` : `${first ? open : ','}${text}`;
-      first = false;
-      if (!(await writeWithBackpressure(res, chunk))) return; // the client left
-      step = await iterator.next();
-    }
-    res.end(ndjson ? '' : first ? '[]' : ']');
-  } finally {
-    await iterator.return?.();
+  let first = true;
+  for await (const page of readyPages(records, MAX_STREAM_PAGE)) {
+    await auditRecords(res, page);
+    if (first) res.status(200).type(ndjson ? NDJSON : 'application/json');
+    const texts = page.map((record) => JSON.stringify(record));
+    const chunk = ndjson ? `${texts.join('\n')}\n` : `${first ? '[' : ','}${texts.join(',')}`;
+    first = false;
+    if (!(await writeWithBackpressure(res, chunk))) return; // the client left
   }
+  if (first) res.status(200).type(ndjson ? NDJSON : 'application/json');
+  res.end(ndjson ? '' : first ? '[]' : ']');
 }
 
 /** One page of at most `limit` records after `after`, and the cursor of the next page. */
