@@ -6,7 +6,8 @@
  *
  * Facades (each on a free local port):
  * - over FhirStorage with a scope tag unique to this run and an API token: the seed's tests
- *   assume an empty store, and the scope makes "empty" mean this run's records only;
+ *   assume an empty store, and the scope makes "empty" mean this run's records only; also a
+ *   static client with only `system/Patient.rs` (the client's 403 `Forbidden`);
  * - over a FHIR server that refuses connections (503) and one that never answers (504).
  */
 import assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { FhirStorage } from '../../src/backends/fhir/index.js';
+import { sha256Hex } from '../../src/http/auth.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
 import { startApp, type RunningApp } from '../http/helpers.js';
 
@@ -87,12 +89,20 @@ describe('the Python client and FacadeStorage (pytest) against the facade on HAP
     await promisify(execFile)('bash', [path.join(packageDir, 'scripts', 'setup-venv.sh')]);
     const scope = `py-${randomBytes(4).toString('hex')}`;
     const token = randomBytes(16).toString('hex');
+    const readonlyToken = randomBytes(16).toString('hex');
     const scoped = await startApp({
       storage: new FhirStorage({
         baseUrl: fhirBaseUrl,
         scopeTag: { system: 'urn:healthcare-fhir:test', code: scope },
       }),
       apiTokens: [token],
+      clients: [
+        {
+          name: 'py-readonly',
+          tokenSha256: sha256Hex(readonlyToken),
+          scopes: ['system/Patient.rs'],
+        },
+      ],
     });
     const refusing = await startApp({
       storage: new FhirStorage({
@@ -117,6 +127,7 @@ describe('the Python client and FacadeStorage (pytest) against the facade on HAP
       ...process.env,
       HEALTHCARE_FHIR_FACADE_URL: scoped.baseUrl,
       HEALTHCARE_FHIR_FACADE_TOKEN: token,
+      HEALTHCARE_FHIR_TEST_READONLY_TOKEN: readonlyToken,
       HEALTHCARE_FHIR_TEST_SCOPE: scope,
       HEALTHCARE_FHIR_TEST_UNREACHABLE_URL: refusing.baseUrl,
       HEALTHCARE_FHIR_TEST_SILENT_URL: hanging.baseUrl,

@@ -3,6 +3,8 @@
 
 - HEALTHCARE_FHIR_FACADE_URL, HEALTHCARE_FHIR_FACADE_TOKEN: a facade over FhirStorage whose scope
   tag is unique to the run (HEALTHCARE_FHIR_TEST_SCOPE names it), with that API token;
+- HEALTHCARE_FHIR_TEST_READONLY_TOKEN: the token of a static client of that facade with only the
+  scope ``system/Patient.rs``;
 - HEALTHCARE_FHIR_TEST_UNREACHABLE_URL: a facade whose FHIR server refuses connections (503);
 - HEALTHCARE_FHIR_TEST_SILENT_URL: a facade whose FHIR server never answers (504).
 
@@ -35,6 +37,7 @@ def _env(name: str) -> str:
 
 FACADE_URL = _env("HEALTHCARE_FHIR_FACADE_URL")
 FACADE_TOKEN = _env("HEALTHCARE_FHIR_FACADE_TOKEN")
+READONLY_TOKEN = _env("HEALTHCARE_FHIR_TEST_READONLY_TOKEN")
 
 settings.configure(
     USE_TZ=True,

@@ -169,6 +169,7 @@ class Client:
                         response.status_code,
                         _problem_body(response),
                         response.headers.get("x-request-id"),
+                        response.headers,
                     )
                 yield response
             finally:
