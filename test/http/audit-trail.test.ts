@@ -17,8 +17,11 @@ import { MemoryStorage } from '../../src/backends/memory/index.js';
 import type { PatientRecord } from '../../src/api/types.js';
 import type { AuditEvent } from '../../src/http/audit/event.js';
 import { AuditTrail } from '../../src/http/audit/trail.js';
+import { sha256Hex } from '../../src/http/auth.js';
+import { parseRateLimit } from '../../src/http/client-limits.js';
 import { readConfig } from '../../src/server.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
+import { readTrail } from './audit-helpers.js';
 import { call, startApp, type RunningApp } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,18 +32,6 @@ const storage = new FhirStorage({
   baseUrl,
   scopeTag: { system: 'urn:healthcare-fhir:test', code: `audit-${token}` },
 });
-
-/** The trail's events; `time` checked to be an ISO instant and dropped. */
-export function readTrail(file: string): Omit<AuditEvent, 'time'>[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((line) => {
-      const { time, ...rest } = JSON.parse(line) as AuditEvent;
-      assert.ok(!Number.isNaN(Date.parse(time)) && time.endsWith('Z'), time);
-      return rest;
-    });
-}
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -193,39 +184,49 @@ describe('audit trail: one event per record route', () => {
 });
 
 describe('audit trail: refusals and streams', () => {
-  it('a 401 from authentication is audited with client null, before any route or body parser ran', async () => {
-    const log = path.join(dir, 'auth.jsonl');
+  it('refusals by the access middlewares are audited: 401 (client null), 403 and 429 (client named)', async () => {
+    const log = path.join(dir, 'access.jsonl');
+    const reader = {
+      name: 'reader',
+      tokenSha256: sha256Hex('reader-token'),
+      scopes: ['system/Patient.rs'],
+    };
     const app = await startApp({
       storage,
-      apiTokens: ['tok'],
+      clients: [reader],
+      limits: { rate: parseRateLimit('2/min') },
       audit: await AuditTrail.open({ log }),
     });
+    const as = { headers: { authorization: 'Bearer reader-token' } };
     try {
       assert.equal((await call(app.baseUrl, 'GET', `/patients/abc-${token}`)).status, 401);
       const search = { body: { lookups: [['name', '%', `x${token}`]] } };
       assert.equal((await call(app.baseUrl, 'POST', '/patients/_search', search)).status, 401);
-      const allowed = await call(app.baseUrl, 'POST', '/patients/_search', {
-        ...search,
-        headers: { authorization: 'Bearer tok' },
-      });
-      assert.equal(allowed.status, 200);
-      const [read, refused, searched] = readTrail(log);
-      assert.deepEqual(
-        { ...read, request_id: '' },
-        {
-          request_id: '',
-          client: null,
-          action: 'read',
-          model: 'patient',
-          ids: [`abc-${token}`],
-          lookups: [],
-          status: 401,
-        },
+      assert.equal(
+        (await call(app.baseUrl, 'POST', '/patients/_search', { ...search, ...as })).status,
+        200,
       );
-      assert.equal(refused!.client, null);
-      assert.deepEqual(refused!.lookups, [], 'the refused body was never read');
-      assert.equal(typeof searched!.client, 'string', 'an authenticated caller is named');
-      assert.deepEqual(searched!.lookups, ['name %']);
+      assert.equal((await call(app.baseUrl, 'DELETE', `/patients/abc-${token}`, as)).status, 403);
+      assert.equal((await call(app.baseUrl, 'GET', `/patients/abc-${token}`, as)).status, 429);
+      const base = { model: 'patient', lookups: [] };
+      assert.deepEqual(
+        readTrail(log).map(({ request_id: _r, ...e }) => e),
+        [
+          { ...base, client: null, action: 'read', ids: [`abc-${token}`], status: 401 },
+          // refused before its body was read: no lookups known
+          { ...base, client: null, action: 'search', ids: [], status: 401 },
+          {
+            ...base,
+            client: 'reader',
+            action: 'search',
+            ids: [],
+            lookups: ['name %'],
+            status: 200,
+          },
+          { ...base, client: 'reader', action: 'delete', ids: [`abc-${token}`], status: 403 },
+          { ...base, client: 'reader', action: 'read', ids: [`abc-${token}`], status: 429 },
+        ],
+      );
     } finally {
       await app.close();
     }

@@ -3,8 +3,13 @@
  * Audit Log Patterns (BALP): type `rest`, the RESTful interaction as subtype
  * (and the facade's own action as a second subtype), the client and the
  * facade as agents, the facade as source, the `X-Request-Id` as the
- * transaction entity, each record as an entity referencing its resource
- * (`Patient/…` as BALP's patient entity). A successful event names its BALP
+ * transaction entity, each record as an entity (a patient as BALP's patient
+ * entity). A record is named by a logical reference (its resource type and
+ * id as an identifier) and by `entity.name` `Patient/123` (searchable:
+ * `AuditEvent?entity-name:exact=Patient/123`), not by a literal reference: a
+ * server enforcing referential integrity (HAPI by default) would refuse
+ * events about missing or deleted records, and refuse to delete a record
+ * that has events. A successful event names its BALP
  * profile; a refused one (outcome 4, or 8 for a 5xx) follows the same pattern
  * without claiming a profile, which fixes the outcome to success. Like the
  * JSON trail it never carries a value: a search's query entity holds only
@@ -19,6 +24,8 @@ const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 /** The system of the facade's own action codes (`read-links`, `link`, …) in `subtype`. */
 export const ACTION_SYSTEM = 'urn:healthcare-fhir:audit-action';
+/** The system of a record's id (`Patient/123`) in `entity.what.identifier`. */
+export const RECORD_SYSTEM = 'urn:healthcare-fhir:record';
 /** The system of a client's name in `agent.who.identifier`. */
 export const CLIENT_SYSTEM = 'urn:healthcare-fhir:client';
 
@@ -71,7 +78,11 @@ function entities(event: AuditEvent, resourceType: string): unknown[] {
     ? { detail: [{ type: 'source_name', valueString: event.source_name }] }
     : {};
   const records = event.ids.map((id) => ({
-    what: { reference: `${resourceType}/${id}` },
+    what: {
+      type: resourceType,
+      identifier: { system: RECORD_SYSTEM, value: `${resourceType}/${id}` },
+    },
+    name: `${resourceType}/${id}`,
     type: patient ? coding(ENTITY_TYPE, '1', 'Person') : coding(ENTITY_TYPE, '2', 'System Object'),
     role: patient
       ? coding(OBJECT_ROLE, '1', 'Patient')

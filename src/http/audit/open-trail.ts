@@ -11,6 +11,7 @@ import { FhirRestClient, type FhirRestOptions } from '../../backends/fhir/fhir-r
 import { FhirStorage } from '../../backends/fhir/index.js';
 import type { AuditConfig } from '../../config/audit-env.js';
 import { balpAuditEvent } from './balp.js';
+import type { FhirAuditOptions } from './fhir-queue.js';
 import type { AuditEvent } from './event.js';
 import { AuditTrail } from './trail.js';
 
@@ -20,11 +21,13 @@ export interface OpenTrailOptions {
   fhirConnection?: FhirRestOptions;
   logger: Logger;
   onWritten?: (event: AuditEvent) => void;
+  /** Batch size, delays and bounds of the FHIR copy (fhir-queue.ts defaults). */
+  fhirQueue?: Omit<FhirAuditOptions, 'send' | 'toResource' | 'logger'>;
 }
 
 export async function openAuditTrail(
   config: AuditConfig,
-  { storage, fhirConnection, logger, onWritten }: OpenTrailOptions,
+  { storage, fhirConnection, logger, onWritten, fhirQueue }: OpenTrailOptions,
 ): Promise<AuditTrail> {
   if (!config.fhir) return AuditTrail.open({ log: config.log, logger, onWritten });
   if (!(storage instanceof FhirStorage) || !fhirConnection)
@@ -35,6 +38,7 @@ export async function openAuditTrail(
     logger,
     onWritten,
     fhir: {
+      ...fhirQueue,
       send: (entries) => rest.batch(entries, 'batch'),
       toResource: (event) => balpAuditEvent(event, storage.resourceType(event.model)),
     },
