@@ -1,10 +1,12 @@
 /**
  * Owns what every subcommand shares: its arguments (`--name value`, flags,
  * positionals) and the storage it works on, configured by the environment
- * like the facade (`FHIR_BASE_URL`, `FHIR_SCOPE_TAG`, `FHIR_PAGE_SIZE`, …).
+ * like the facade (`FHIR_BASE_URL`, `FHIR_SCOPE_TAG`, `FHIR_PAGE_SIZE`, `FHIR_AUTH`,
+ * `FHIR_TLS_*`, …).
  */
 import { FhirStorage } from '../backends/fhir/index.js';
 import type { ModelSpec } from '../api/models.js';
+import { readFhirConnectionEnv } from '../config/fhir-connection-env.js';
 import { fhirStorageOptionsFromEnv } from '../config/fhir-storage-env.js';
 
 /** A usage error: the message says what to change; exit status 2. */
@@ -53,12 +55,16 @@ export function positiveInt(parsed: ParsedArgs, name: string, fallback: number):
   return Number(text);
 }
 
-/** The FhirStorage the environment describes, as for the facade (config/fhir-storage-env.ts). */
+/** The FhirStorage the environment describes, as for the facade (config/fhir-storage-env.ts, fhir-connection-env.ts). */
 export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): FhirStorage {
   const baseUrl = env.FHIR_BASE_URL?.trim();
   if (!baseUrl)
     throw new CliError('set FHIR_BASE_URL to the FHIR server (e.g. http://localhost:8080/fhir)');
-  return new FhirStorage({ baseUrl, ...fhirStorageOptionsFromEnv(env) });
+  return new FhirStorage({
+    baseUrl,
+    ...fhirStorageOptionsFromEnv(env),
+    ...readFhirConnectionEnv(env),
+  });
 }
 
 /** `--model patient|provider` of the storage. */

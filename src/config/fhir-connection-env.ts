@@ -3,16 +3,21 @@
  * `FHIR_AUTH` and its credentials (`FHIR_TOKEN`, `FHIR_USERNAME`/`FHIR_PASSWORD`,
  * `FHIR_CLIENT_ID`/`FHIR_CLIENT_SECRET`, `FHIR_TOKEN_URL`, `FHIR_SCOPE`,
  * `FHIR_PRIVATE_KEY_FILE`/`FHIR_KEY_ID`/`FHIR_JWT_ALG`) and the retry budget
- * (`FHIR_RETRY_MAX_ATTEMPTS`, `FHIR_RETRY_MAX_ELAPSED_MS`), checked at start-up.
+ * (`FHIR_RETRY_MAX_ATTEMPTS`, `FHIR_RETRY_MAX_ELAPSED_MS`), checked at start-up;
+ * and TLS (`FHIR_TLS_CA_FILE`, `FHIR_TLS_CERT_FILE`, `FHIR_TLS_KEY_FILE`: fhir-tls-env.ts).
  * Errors name the variable, never its value.
  */
 import fs from 'node:fs';
 import { FhirAuth, FHIR_AUTH_TYPES, type FhirAuthOptions } from '../transport/auth.js';
 import { DEFAULT_RETRY, parseRetryOptions, type RetryOptions } from '../transport/retry.js';
+import type { FhirTlsOptions } from '../transport/tls.js';
+import { readFhirTlsEnv } from './fhir-tls-env.js';
 
 export interface FhirConnectionConfig {
   auth?: FhirAuthOptions;
   retry?: RetryOptions;
+  /** CA and client certificate for an https:// FHIR server, read from their files. */
+  tls?: FhirTlsOptions;
 }
 
 /** The variables each method reads; any other credential variable set is a mistake worth stopping for. */
@@ -134,7 +139,8 @@ export function readFhirConnectionEnv(env: NodeJS.ProcessEnv): FhirConnectionCon
           ...(maxElapsedMs !== undefined && { maxElapsedMs }),
         };
   parseRetryOptions('FHIR_RETRY', retry);
-  return { ...(auth && { auth }), ...(retry && { retry }) };
+  const tls = readFhirTlsEnv(env);
+  return { ...(auth && { auth }), ...(retry && { retry }), ...(tls && { tls }) };
 }
 
 /** The variable an `auth` option comes from, for messages. */

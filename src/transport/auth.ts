@@ -15,6 +15,7 @@ import { SignJWT } from 'jose';
 import { StorageUnavailableError } from '../api/errors.js';
 import { origin } from './http.js';
 import { sendWithRetry, type RetryPolicy } from './retry.js';
+import type { FhirTls } from './tls.js';
 
 export type SmartJwtAlgorithm = 'RS384' | 'ES384';
 
@@ -67,6 +68,8 @@ interface Transport {
   baseUrl: string;
   timeoutMs: number;
   retry: RetryPolicy;
+  /** The FHIR server's TLS setup: used for discovery, and for a token endpoint on the server's origin only. */
+  tls?: FhirTls;
 }
 
 interface CachedToken {
@@ -336,6 +339,7 @@ class TokenAuth extends FhirAuth {
         url,
         headers: { accept: 'application/json' },
         timeoutMs: this.transport.timeoutMs,
+        httpsAgent: this.transport.tls?.agentFor(url),
       },
       this.transport.retry,
       true,
@@ -372,6 +376,7 @@ class TokenAuth extends FhirAuth {
         headers: { accept: 'application/json', ...client.headers },
         form,
         timeoutMs: this.transport.timeoutMs,
+        httpsAgent: this.transport.tls?.agentFor(url),
       },
       this.transport.retry,
       true,

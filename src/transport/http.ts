@@ -10,6 +10,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import zlib from 'node:zlib';
 import { StorageUnavailableError } from '../api/errors.js';
+import { tlsFailureReason } from './tls-failures.js';
 
 /**
  * A client's base URL option: absolute http(s), without query, fragment or
@@ -57,6 +58,8 @@ export interface HttpRequest {
   /** Content type of the body (default `application/json`). */
   contentType?: string;
   timeoutMs: number;
+  /** For an https: URL, an agent of its own TLS setup (CA, client certificate; tls.ts) instead of the shared one. */
+  httpsAgent?: https.Agent;
 }
 
 /** An answer's headers, looked up by name in any case (as `Headers.get`). */
@@ -116,9 +119,10 @@ function transportFailure(
       { cause: error },
     );
   }
+  const tls = tlsFailureReason(error);
   return new StorageUnavailableError(
     'unreachable',
-    `${where} is unreachable (${request.method})`,
+    `${where} is unreachable (${request.method})${tls ? `: ${tls}` : ''}`,
     undefined,
     { cause: error },
   );
@@ -144,6 +148,11 @@ const agents = {
   'https:': new https.Agent(AGENT_OPTIONS),
 };
 
+/** A keep-alive https agent like the shared one, with TLS settings of its own (`secureContext`, …). */
+export function createHttpsAgent(tls: https.AgentOptions): https.Agent {
+  return new https.Agent({ ...AGENT_OPTIONS, ...tls });
+}
+
 /** Statuses a redirect comes with; like fetch's `redirect: 'error'`, we never follow one. */
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
@@ -167,7 +176,8 @@ interface Exchange {
 function start(request: HttpRequest): Exchange {
   const { headers, payload } = prepare(request);
   const url = new URL(request.url);
-  const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  const agent =
+    url.protocol === 'https:' ? (request.httpsAgent ?? agents['https:']) : agents['http:'];
   const send = url.protocol === 'https:' ? https.request : http.request;
   headers['accept-encoding'] ??= 'gzip, deflate, br';
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));

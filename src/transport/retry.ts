@@ -15,6 +15,7 @@ import {
   type HttpResponse,
   type ResponseHeaders,
 } from './http.js';
+import { isTlsFailure } from './tls-failures.js';
 
 /** The `retry` option: `false` (or `maxAttempts: 1`) sends every request once. */
 export interface RetryOptions {
@@ -133,7 +134,8 @@ export async function sendWithRetry<T = unknown>(
     } catch (error) {
       if (
         !(error instanceof StorageUnavailableError) ||
-        (error.kind !== 'unreachable' && error.kind !== 'timeout')
+        (error.kind !== 'unreachable' && error.kind !== 'timeout') ||
+        isTlsFailure(error.cause) // a certificate is not trusted by waiting
       ) {
         throw error;
       }

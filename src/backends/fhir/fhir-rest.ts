@@ -20,6 +20,7 @@ import {
   type RetryOptions,
   type RetryPolicy,
 } from '../../transport/retry.js';
+import { explainGatewayRefusal, FhirTls, type FhirTlsOptions } from '../../transport/tls.js';
 import { IdSet } from './id-set.js';
 
 /**
@@ -51,6 +52,14 @@ export interface FhirRestOptions {
   retry?: RetryOptions | false;
   /** Per request, default 10000. */
   timeoutMs?: number;
+  /**
+   * TLS to an https:// server: CA certificates to trust instead of the system's,
+   * and a client certificate and key (mutual TLS), as PEM text or Buffers.
+   * Used for every request to the server's origin (a token endpoint elsewhere
+   * gets the system's CAs and no client certificate). An http:// base URL
+   * with `tls` is refused.
+   */
+  tls?: FhirTlsOptions;
 }
 
 /**
@@ -104,6 +113,8 @@ export class FhirRestClient {
   readonly auth?: FhirAuth;
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
+  /** The `tls` option checked, with its agent; undefined when not set. */
+  readonly tls?: FhirTls;
   private poweredBy?: string;
   /** The server's clock minus ours, from the last answer's `Date` header. */
   private serverClockOffsetMs?: number;
@@ -114,12 +125,14 @@ export class FhirRestClient {
     this.authorize = options.authorize;
     this.timeoutMs = parseTimeout('FhirStorage', options.timeoutMs, 10_000);
     this.retry = parseRetryOptions('FhirStorage', options.retry);
+    this.tls = FhirTls.create('FhirStorage', options.tls, this.baseUrl);
     if (options.auth !== undefined) {
       if (options.authorize) throw new TypeError('FhirStorage: give auth or authorize, not both');
       this.auth = FhirAuth.create(options.auth, {
         baseUrl: this.baseUrl,
         timeoutMs: this.timeoutMs,
         retry: this.retry,
+        tls: this.tls,
       });
     }
   }
@@ -160,8 +173,11 @@ export class FhirRestClient {
         form,
         contentType: FHIR_JSON,
         timeoutMs,
+        httpsAgent: this.tls?.agent,
       };
-      const res = await sendWithRetry<T>(request, this.retry, idempotent);
+      const res = await sendWithRetry<T>(request, this.retry, idempotent).catch((error) => {
+        throw explainGatewayRefusal(error, this.baseUrl, this.tls);
+      });
       if (res.status === 401 && authorization) this.auth?.invalidate(authorization);
       return res;
     };

@@ -24,7 +24,7 @@ import { toRecord, type ResourceMapping } from './resource-mapping.js';
 import { Scope, type ScopeTag } from './scope.js';
 import { VersionedWriter } from './versioned-writes.js';
 
-/** The connection options (base URL, headers, auth, retry, timeout) are `FhirRestOptions`. */
+/** The connection options (base URL, headers, auth, retry, timeout, tls) are `FhirRestOptions`. */
 export interface FhirStorageOptions extends FhirRestOptions {
   /** Search page size (`_count`), default 200 (the largest page stock HAPI serves). */
   pageSize?: number;
@@ -191,5 +191,8 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
     await this.rest.capabilities(Math.min(this.rest.timeoutMs, 3000), true);
   }
 
-  async close(): Promise<void> {}
+  /** Closes the idle connections of its own TLS agent (the `tls` option), if any. */
+  async close(): Promise<void> {
+    this.rest.tls?.close();
+  }
 }

@@ -10,11 +10,7 @@ import type { CheckContext, CheckSection } from './section.js';
 export const authSection: CheckSection = {
   title: 'auth',
   async run(context: CheckContext) {
-    const client = new FhirRestClient({
-      baseUrl: context.baseUrl,
-      auth: context.connection.auth,
-      retry: context.connection.retry,
-    });
+    const client = new FhirRestClient({ ...context.connection, baseUrl: context.baseUrl });
     const lines: string[] = [];
     let ok = true;
     const check = client.auth ? await client.auth.check() : { method: 'none' as const };

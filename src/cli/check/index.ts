@@ -9,8 +9,14 @@ import { authSection } from './auth-section.js';
 import { linkGuaranteeSection } from './link-guarantee-section.js';
 import { planSection } from './plan-section.js';
 import type { CheckContext, CheckSection } from './section.js';
+import { tlsSection } from './tls-section.js';
 
-export const checkSections: CheckSection[] = [authSection, planSection, linkGuaranteeSection];
+export const checkSections: CheckSection[] = [
+  authSection,
+  tlsSection,
+  planSection,
+  linkGuaranteeSection,
+];
 
 export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckContext {
   let model: CheckContext['model'] = 'patient';

@@ -8,7 +8,7 @@ import type { FhirConnectionConfig } from '../../config/fhir-connection-env.js';
 export interface CheckContext {
   /** The FHIR server's base URL. */
   baseUrl: string;
-  /** Credentials and retry budget from the environment. */
+  /** Credentials, retry budget and TLS settings from the environment. */
   connection: FhirConnectionConfig;
   /** `--model` (default patient). */
   model: 'patient' | 'provider';
