@@ -48,6 +48,9 @@ export type StorageFailureKind = 'unreachable' | 'timeout' | 'bad-response';
  * (an unexpected status or a body that is not the FHIR it should be).
  */
 export class StorageUnavailableError extends APIError {
+  /** When the server said how long to wait (a 429's `Retry-After` or rate-limit reset, a 503's `Retry-After`), in ms from when it answered. */
+  retryAfterMs?: number;
+
   constructor(
     readonly kind: StorageFailureKind,
     message: string,

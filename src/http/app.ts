@@ -14,7 +14,7 @@ import { auditReadiness, type AuditTrail } from './audit/trail.js';
 import { docsRouter } from './docs.js';
 import { noteError, requestLogging, requestState, setRoute } from './logging.js';
 import { openApiDocument } from './openapi.js';
-import { HttpProblem, httpProblem, problemFor, sendProblem } from './problem.js';
+import { HttpProblem, httpProblem, problemFor, retryAfterSeconds, sendProblem } from './problem.js';
 import { checkEnvelope, checkQuery } from './request-shape.js';
 import { routesByPath } from './route-paths.js';
 import { facadeApi, type RouteContext, type RouteSpec } from './routes.js';
@@ -155,6 +155,8 @@ export function createApp(options: CreateAppOptions): Express {
       return;
     }
     const problem = problemFor(error);
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined) res.set('retry-after', String(retryAfter));
     if (problem.status === 500) {
       logger.error(
         { requestId: requestState(res).requestId, ...requestState(res).error },

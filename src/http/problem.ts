@@ -76,6 +76,15 @@ export function httpProblem(status: number, detail: string, field?: string): Pro
   return problem;
 }
 
+/**
+ * The `Retry-After` (whole seconds) to answer a storage failure with: when the
+ * FHIR server said how long to wait (a 429 that outlasted the retry budget).
+ */
+export function retryAfterSeconds(error: unknown): number | undefined {
+  if (!(error instanceof StorageUnavailableError) || error.retryAfterMs === undefined) return;
+  return Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+}
+
 export function sendProblem(res: Response, problem: Problem): void {
   res.status(problem.status).type(problemContentType).send(JSON.stringify(problem));
 }

@@ -1,10 +1,16 @@
 /**
  * Riding out a FHIR server's bad moments: one request sent again, with
  * exponential backoff and jitter, on a connection error, a timeout, 429, 502,
- * 503 or 504, honouring `Retry-After`, within a number of attempts and a total
- * time. Only the caller knows whether sending twice is harmless, so it says
- * `idempotent`; anything else is sent once. When the budget is spent the
- * answer is a `StorageUnavailableError`, never a response to guess from.
+ * 503 or 504, honouring `Retry-After` and the `RateLimit` header's reset
+ * (`t=`), within a number of attempts and a total time. A 429 is a refusal
+ * before any work (RFC 6585), so every request is sent again after it, creates
+ * and transactions included. The others may come after the server did the work
+ * (a gateway's 502/504 after forwarding, a 503 from a server that failed while
+ * answering, a reset or a timeout after it wrote): only the caller knows whether
+ * sending twice is harmless, so it says `idempotent`, and anything else is sent
+ * once. When the budget is spent the answer is a `StorageUnavailableError`
+ * (with `retryAfterMs` when the server said when to come back), never a
+ * response to guess from.
  */
 import { StorageUnavailableError } from '../api/errors.js';
 import {
@@ -82,6 +88,41 @@ export function retryAfterMs(headers: ResponseHeaders, now = Date.now()): number
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * When a rate limit resets, in ms from now, from the `RateLimit` header
+ * (draft-ietf-httpapi-ratelimit-headers: `"requests";r=0;t=60, "fhir";r=5;t=30`,
+ * Medplum's form): the latest `t=` among the policies whose remaining `r` is
+ * spent, else among all; or the older `RateLimit-Reset: <seconds>` header.
+ */
+export function rateLimitResetMs(headers: ResponseHeaders): number | undefined {
+  const resets: { spent: boolean; seconds: number }[] = [];
+  for (const item of (headers.get('ratelimit') ?? '').split(',')) {
+    const params = new Map(
+      item
+        .split(';')
+        .slice(1)
+        .map((p): [string, string] => {
+          const [key = '', value = ''] = p.trim().split('=');
+          return [key, value];
+        }),
+    );
+    const t = params.get('t');
+    if (t === undefined || !/^\d+$/.test(t)) continue;
+    const r = params.get('r');
+    resets.push({ spent: r !== undefined && /^-?\d+$/.test(r) && Number(r) <= 0, seconds: +t });
+  }
+  const spent = resets.filter((x) => x.spent);
+  const chosen = spent.length ? spent : resets;
+  if (chosen.length) return Math.max(...chosen.map((x) => x.seconds)) * 1000;
+  const legacy = headers.get('ratelimit-reset')?.trim();
+  return legacy && /^\d+$/.test(legacy) ? Number(legacy) * 1000 : undefined;
+}
+
+/** How long the server asked us to wait: `Retry-After`, else (on a 429) the rate limit's reset. */
+export function serverWaitMs(status: number, headers: ResponseHeaders): number | undefined {
+  return retryAfterMs(headers) ?? (status === 429 ? rateLimitResetMs(headers) : undefined);
+}
+
 /** Backoff before attempt `attempt + 1` (attempt counts from 1): half fixed, half random ("equal jitter"). */
 function backoffMs(policy: RetryPolicy, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
@@ -96,41 +137,49 @@ function transientStatusError(
   status: number,
   attempts: number,
   elapsedMs: number,
+  retryAfter?: number,
 ): StorageUnavailableError {
   const tries = attempts === 1 ? 'once' : `${attempts} times in ${Math.round(elapsedMs)} ms`;
-  return new StorageUnavailableError(
+  const error = new StorageUnavailableError(
     status === 504 ? 'timeout' : 'unreachable',
     `${origin(request.url)} answered ${request.method} with ${status} (${tries})`,
     status,
   );
+  if (retryAfter !== undefined) error.retryAfterMs = retryAfter;
+  return error;
 }
 
 /**
- * Sends `request`, again while it fails transiently, it is `idempotent` and
- * the policy allows. A response with another status (401, 404, 500, …) is
- * returned for the caller to judge; a transient status that outlives the
- * budget becomes `unreachable` (`timeout` for 504).
+ * Sends `request`, again while it fails transiently and the policy allows: a
+ * 429 whatever the request, anything else only when it is `idempotent`. A
+ * response with another status (401, 404, 500, …) is returned for the caller
+ * to judge; a transient status that outlives the budget becomes `unreachable`
+ * (`timeout` for 504), carrying the server's wait when it gave one.
  */
 export async function sendWithRetry<T = unknown>(
   request: HttpRequest,
   policy: RetryPolicy,
   idempotent: boolean,
 ): Promise<HttpResponse<T>> {
-  const maxAttempts = idempotent ? policy.maxAttempts : 1;
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     let waitMs: number;
     let failure: StorageUnavailableError;
+    let maxAttempts = idempotent ? policy.maxAttempts : 1;
     try {
       const response = await sendHttpRequest<T>(request);
       if (!TRANSIENT_STATUSES.has(response.status)) return { ...response, attempts: attempt };
+      const asked = serverWaitMs(response.status, response.headers);
+      // refused before any work: safe to send again, whatever the request
+      if (response.status === 429) maxAttempts = policy.maxAttempts;
       failure = transientStatusError(
         request,
         response.status,
         attempt,
         performance.now() - started,
+        asked,
       );
-      waitMs = retryAfterMs(response.headers) ?? backoffMs(policy, attempt);
+      waitMs = asked ?? backoffMs(policy, attempt);
     } catch (error) {
       if (
         !(error instanceof StorageUnavailableError) ||

@@ -3,7 +3,7 @@
  * the next planned fault (or the standing one), else it is forwarded as is.
  * Faults: a connection reset before forwarding, a reset after forwarding (the
  * server did the work, the answer is lost), a delay, a status of our own
- * (with `Retry-After`), and a truncated body (full Content-Length, half sent,
+ * (with `Retry-After` and/or a `RateLimit` header), and a truncated body (full Content-Length, half sent,
  * connection cut).
  */
 import type http from 'node:http';
@@ -13,7 +13,7 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'reset-after-forward' }
   | { kind: 'delay'; ms: number }
-  | { kind: 'status'; status: number; retryAfter?: string }
+  | { kind: 'status'; status: number; retryAfter?: string; rateLimit?: string }
   | { kind: 'truncate' };
 
 export interface FaultProxy {
@@ -68,6 +68,7 @@ export async function startFaultProxy(upstreamBase: string): Promise<FaultProxy>
         res.writeHead(fault.status, {
           'content-type': 'text/html',
           ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+          ...(fault.rateLimit ? { ratelimit: fault.rateLimit } : {}),
         });
         res.end('<html>busy</html>');
         return;

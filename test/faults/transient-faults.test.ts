@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { after, afterEach, describe, it, type TestContext } from 'node:test';
 import { FhirStorage, StorageUnavailableError, comparisons as C } from '../../src/index.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
+import { FhirRecordStore } from '../../src/backends/fhir/record-store.js';
 import { startFaultProxy, type Fault } from './fault-proxy.js';
 
 const upstream = requireFhirBaseUrl();
@@ -259,14 +260,9 @@ describe('after the budget: the typed error, never a wrong null or false', () =>
   });
 });
 
-describe('a create is never sent twice', () => {
+describe('a create is sent once, except after a 429', () => {
   const faults: [string, Fault, string][] = [
     ['503', { kind: 'status', status: 503 }, 'unreachable/503'],
-    [
-      '429 with Retry-After: 0',
-      { kind: 'status', status: 429, retryAfter: '0' },
-      'unreachable/429',
-    ],
     ['a connection reset', { kind: 'reset' }, 'unreachable'],
     ['a lost answer (applied, then reset)', { kind: 'reset-after-forward' }, 'unreachable'],
   ];
@@ -285,4 +281,93 @@ describe('a create is never sent twice', () => {
       assert.equal(stored.length, fault.kind === 'reset-after-forward' ? 1 : 0);
     });
   }
+});
+
+describe('429 (refused before any work): every request waits the server out', () => {
+  /** Medplum's form: the spent policy's reset in seconds. */
+  const throttled = (t: number): Fault => ({
+    kind: 'status',
+    status: 429,
+    rateLimit: `"requests";r=0;t=${t}, "fhirInteractions";r=40;t=60`,
+  });
+
+  it('a create answered 429 with RateLimit t=1 is sent again after at least 1 s and stored once', async (t) => {
+    const name = `Throttled create ${run}`;
+    proxy.plan(throttled(1));
+    const { value, error, ms } = await timed(storage().createPatient({ name }));
+    report(t, '429 RateLimit t=1 on POST', error ? describeError(error) : 'created', ms);
+    assert.equal(error, undefined);
+    assert.ok(ms >= 1000, `waited ${ms} ms`);
+    assert.equal(proxy.requests.filter((r) => r.startsWith('POST')).length, 2);
+    const stored = await direct.filterPatients(['name', C.EQUAL, name]);
+    assert.deepEqual(
+      stored.map((r) => r.id),
+      [value!.id],
+    );
+  });
+
+  it('an import transaction answered 429 with Retry-After: 1 is sent again and writes each row once', async (t) => {
+    const name = `Throttled import ${run}`;
+    const store = storage().store('patient') as FhirRecordStore;
+    const rows = [1, 2, 3].map((i) => ({
+      data: { name: `${name} ${i}` },
+      hash: `${run}${i}`.padEnd(40, '0'),
+    }));
+    proxy.plan({ kind: 'status', status: 429, retryAfter: '1' });
+    const { value, error, ms } = await timed(store.putNew(rows));
+    report(t, '429 Retry-After 1 on a transaction', error ? describeError(error) : 'written', ms);
+    assert.equal(error, undefined);
+    assert.ok(
+      value!.every((r) => 'id' in r),
+      JSON.stringify(value),
+    );
+    assert.equal(proxy.requests.filter((r) => r.startsWith('POST')).length, 2);
+    assert.ok(ms >= 1000);
+    const stored = await direct.filterPatients(['name', C.LIKE, name]);
+    assert.equal(stored.length, 3);
+  });
+
+  it('an import transaction throttled past the retry budget (t=5, budget 3 s) waits the reset out instead of failing its rows', async (t) => {
+    const name = `Paced import ${run}`;
+    const store = storage().store('patient') as FhirRecordStore;
+    const rows = [{ data: { name }, hash: `${run}pace`.padEnd(40, '0') }];
+    proxy.plan(throttled(5));
+    const { value, error, ms } = await timed(store.putNew(rows));
+    report(
+      t,
+      '429 t=5 past the budget on a transaction',
+      error ? describeError(error) : 'written',
+      ms,
+    );
+    assert.equal(error, undefined);
+    assert.ok(
+      value!.every((r) => 'id' in r),
+      JSON.stringify(value),
+    );
+    assert.ok(ms >= 5000, `waited ${ms} ms`);
+    assert.equal((await direct.filterPatients(['name', C.EQUAL, name])).length, 1);
+  });
+
+  it('a search answered 429 with RateLimit t=1 is sent again and finds the record', async (t) => {
+    const name = `Throttled search ${run}`;
+    const created = await direct.createPatient({ name });
+    const s = await searchStorage();
+    proxy.plan(throttled(1));
+    const { value, ms } = await timed(s.filterPatients(['name', C.EQUAL, name]));
+    report(t, '429 RateLimit t=1 on a search', value ? 'found' : 'failed', ms);
+    assert.deepEqual(
+      value?.map((r) => r.id),
+      [created.id],
+    );
+    assert.ok(ms >= 1000);
+  });
+
+  it("a 429 whose reset (t=60) outlasts the budget gives up at once with the server's wait on the error", async (t) => {
+    proxy.standing = throttled(60);
+    const { error, ms } = await timed(storage().createPatient({ name: `Too long ${run}` }));
+    report(t, '429 t=60', describeError(error), ms);
+    assert.equal(describeError(error), 'unreachable/429');
+    assert.equal((error as StorageUnavailableError).retryAfterMs, 60_000);
+    assert.equal(proxy.requests.length, 1);
+  });
 });

@@ -43,7 +43,9 @@ let origin = '';
 let otherOrigin = '';
 const timeoutMs = 300;
 // One answer, one verdict: retries are proven in test/faults.
-const storage = () => new FhirStorage({ baseUrl: `${origin}/fhir`, timeoutMs, retry: false });
+// deleteAnswers 'tells': the DELETE answers here are HAPI's, read without asking /metadata
+const storage = () =>
+  new FhirStorage({ baseUrl: `${origin}/fhir`, timeoutMs, retry: false, deleteAnswers: 'tells' });
 
 const kind =
   (k: 'bad-response' | 'timeout' | 'unreachable') =>

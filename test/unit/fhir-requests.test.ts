@@ -389,7 +389,10 @@ describe('FhirStorage requests: records', () => {
     assert.equal(await storage().updatePatient('p1', { location: 'x' }), false);
   });
 
-  it('delete: one DELETE; HAPI\'s "not found" and "already deleted" outcomes are false', async () => {
+  it('delete on HAPI (named in /metadata): one DELETE; HAPI\'s "not found" and "already deleted" outcomes are false', async () => {
+    nock(origin)
+      .get('/fhir/metadata')
+      .reply(200, { ...capability, software: { name: 'HAPI FHIR Server' } });
     const outcome = (code: string) => ({
       resourceType: 'OperationOutcome',
       issue: [{ severity: 'information', details: { coding: [{ code }] } }],
@@ -408,11 +411,56 @@ describe('FhirStorage requests: records', () => {
   });
 });
 
+describe('FhirStorage requests: deletes on a server whose DELETE answer does not tell', () => {
+  const allOk = {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'information', code: 'informational' }],
+  };
+  const medplum = () =>
+    nock(origin)
+      .get('/fhir/metadata')
+      .reply(200, { ...capability, software: { name: 'Medplum', version: '5.0.10' } });
+
+  it('delete on a server not named HAPI: GET, then DELETE with If-Match on the version read; true', async () => {
+    medplum();
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin, { reqheaders: { 'if-match': 'W/"3"' } })
+      .delete('/fhir/Patient/p1')
+      .reply(200, allOk);
+    assert.equal(await storage().deletePatient('p1'), true);
+  });
+
+  it('delete of a deleted or missing record on a server not named HAPI: the GET (410/404) answers false, no DELETE is sent', async () => {
+    medplum();
+    nock(origin).get('/fhir/Patient/gone').reply(410, { resourceType: 'OperationOutcome' });
+    nock(origin).get('/fhir/Patient/never').reply(404, { resourceType: 'OperationOutcome' });
+    const s = storage();
+    assert.equal(await s.deletePatient('gone'), false);
+    assert.equal(await s.deletePatient('never'), false);
+  });
+
+  it('delete with deleteAnswers read-first sends no /metadata; a 412 (newer version) reads again: gone → false', async () => {
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin).delete('/fhir/Patient/p1').reply(412, { resourceType: 'OperationOutcome' });
+    nock(origin).get('/fhir/Patient/p1').reply(410, { resourceType: 'OperationOutcome' });
+    assert.equal(await storage({ deleteAnswers: 'read-first' }).deletePatient('p1'), false);
+  });
+
+  it('deleteAnswers other than detect, tells or read-first is a TypeError at construction', () => {
+    assert.throws(
+      () => storage({ deleteAnswers: 'guess' as 'tells' }),
+      /deleteAnswers must be 'detect', 'tells' or 'read-first'/,
+    );
+  });
+});
+
 describe('FhirStorage requests: deletes racing writes', () => {
+  const tells = (options: Parameters<typeof storage>[0] = {}) =>
+    storage({ deleteAnswers: 'tells', ...options });
   it('delete: a 409 (a concurrent update won, HAPI-0823) sends the DELETE again, then true', async () => {
     nock(origin).delete('/fhir/Patient/p1').reply(409, { resourceType: 'OperationOutcome' });
     nock(origin).delete('/fhir/Patient/p1').reply(200, { resourceType: 'OperationOutcome' });
-    assert.equal(await storage().deletePatient('p1'), true);
+    assert.equal(await tells().deletePatient('p1'), true);
   });
 
   it('delete: 409 on every try is a ConflictError after the retry budget', async () => {
@@ -420,7 +468,7 @@ describe('FhirStorage requests: deletes racing writes', () => {
       .delete('/fhir/Patient/p1')
       .times(3)
       .reply(409, { resourceType: 'OperationOutcome' });
-    await assert.rejects(storage({ maxRetries: 2 }).deletePatient('p1'), ConflictError);
+    await assert.rejects(tells({ maxRetries: 2 }).deletePatient('p1'), ConflictError);
   });
 });
 
@@ -1088,7 +1136,7 @@ describe('FhirStorage: failures of the server', () => {
   });
 
   it('a body that is not JSON, a 500, a 401, a wrong resource or a broken Bundle → bad-response', async () => {
-    const s = storage();
+    const s = storage({ deleteAnswers: 'tells' });
     nock(origin).get('/fhir/Patient/1').reply(200, '<html>proxy</html>');
     await assert.rejects(s.getPatient('1'), kind('bad-response'));
     nock(origin).get('/fhir/Patient/1').reply(500, { resourceType: 'OperationOutcome' });

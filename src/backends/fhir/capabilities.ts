@@ -33,6 +33,28 @@ export interface SearchSupport {
   contains: ReadonlySet<string>;
 }
 
+/**
+ * How a DELETE's answer reads: `tells` (HAPI: its OperationOutcome says
+ * whether something was deleted, `SUCCESSFUL_DELETE` vs `…_ALREADY_DELETED`/
+ * `…_NOT_FOUND`), so one round trip decides; `read-first` (any other server:
+ * FHIR lets a DELETE of a missing or deleted resource answer 200 or 204, and
+ * Medplum does), so a read decides, then a DELETE with `If-Match`.
+ */
+export type DeleteAnswers = 'tells' | 'read-first';
+/** The `deleteAnswers` option: `detect` (default) asks /metadata; the others are taken as given. */
+export type DeleteAnswersOption = 'detect' | DeleteAnswers;
+
+/** The `deleteAnswers` option, checked. */
+export function checkDeleteAnswers(value: unknown): DeleteAnswersOption {
+  const mode = value ?? 'detect';
+  if (mode !== 'detect' && mode !== 'tells' && mode !== 'read-first')
+    throw new TypeError("FhirStorage: deleteAnswers must be 'detect', 'tells' or 'read-first'");
+  return mode;
+}
+
+/** Servers whose DELETE answer tells "deleted now" from "was already gone". */
+const TELLING_DELETES = /\bHAPI\b/i;
+
 /** Whether the server unescapes `\|` `\$` `\,` `\\` in token values: unknown until a search shows it. */
 export type TokenEscapes = 'unknown' | 'works' | 'broken';
 
@@ -41,7 +63,10 @@ export class ServerCapabilities {
   private readonly containsProbes = new Map<string, Promise<boolean>>();
   tokenEscapes: TokenEscapes = 'unknown';
 
-  constructor(private readonly rest: FhirRestClient) {}
+  constructor(
+    private readonly rest: FhirRestClient,
+    private readonly deletes: DeleteAnswersOption = 'detect',
+  ) {}
 
   private capabilityStatement(): Promise<Statement> {
     this.statement ??= (this.rest.capabilities() as Promise<Statement>).catch((error: unknown) => {
@@ -61,6 +86,13 @@ export class ServerCapabilities {
       version: typeof version === 'string' ? version : undefined,
       fhirVersion: typeof statement.fhirVersion === 'string' ? statement.fhirVersion : undefined,
     };
+  }
+
+  /** How a DELETE's answer reads (see `DeleteAnswers`): by the software name in /metadata; unknown or unnamed servers are `read-first`. */
+  async deleteAnswers(): Promise<DeleteAnswers> {
+    if (this.deletes !== 'detect') return this.deletes;
+    const { name } = await this.software();
+    return name !== undefined && TELLING_DELETES.test(name) ? 'tells' : 'read-first';
   }
 
   /** The search parameters the server lists for `resourceType`. */

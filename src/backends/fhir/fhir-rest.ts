@@ -48,7 +48,7 @@ export interface FhirRestOptions {
   authorize?: () => Promise<HeaderMap> | HeaderMap;
   /** Credentials for the FHIR server: bearer, basic, OAuth 2.0 client credentials or SMART Backend Services. */
   auth?: FhirAuthOptions;
-  /** Retries of GET, DELETE and If-Match PUT on transient failures (default 5 attempts within 10 s); `false`: none. */
+  /** Retries of GET, DELETE and If-Match PUT on transient failures, and of every request after a 429 (default 5 attempts within 10 s); `false`: none. */
   retry?: RetryOptions | false;
   /** Per request, default 10000. */
   timeoutMs?: number;
@@ -139,7 +139,8 @@ export class FhirRestClient {
 
   /**
    * One FHIR request. GET, DELETE and a PUT with `If-Match` may be sent again
-   * on a transient failure; a create is sent once. A 401 with a token that can
+   * on a transient failure; a create or a Bundle only after a 429 (refused
+   * before any work, retry.ts), else once. `once`: never again. A 401 with a token that can
    * be renewed is answered by one new token and one more try: the server
    * refused before doing anything, so even a create is safe to resend.
    */
@@ -175,7 +176,8 @@ export class FhirRestClient {
         timeoutMs,
         httpsAgent: this.tls?.agent,
       };
-      const res = await sendWithRetry<T>(request, this.retry, idempotent).catch((error) => {
+      const policy = once ? { ...this.retry, maxAttempts: 1 } : this.retry;
+      const res = await sendWithRetry<T>(request, policy, idempotent).catch((error) => {
         throw explainGatewayRefusal(error, this.baseUrl, this.tls);
       });
       if (res.status === 401 && authorization) this.auth?.invalidate(authorization);
@@ -517,9 +519,15 @@ export class FhirRestClient {
    * OperationOutcome, or one reporting an error, is a bad response.
    * When the DELETE had to be sent again (the answer to an earlier try was
    * lost), "already deleted" / 410 is taken as our own delete having landed.
+   * `versionId`: sent as `If-Match` (a server that honours it refuses a
+   * DELETE of a newer version with 412).
    */
-  async delete(type: string, id: string): Promise<DeleteOutcome> {
-    const res = await this.send<ResourceJson>('DELETE', this.resourceUrl(type, id));
+  async delete(type: string, id: string, versionId?: string): Promise<DeleteOutcome> {
+    const res = await this.send<ResourceJson>(
+      'DELETE',
+      this.resourceUrl(type, id),
+      versionId === undefined ? {} : { 'if-match': `W/"${versionId}"` },
+    );
     const resent = (res.attempts ?? 1) > 1;
     if (res.status === 404 || res.status === 410) {
       this.expectOutcome('DELETE', res);

@@ -11,7 +11,11 @@ import {
   type RecordStore,
 } from '../../api/record-store.js';
 import type { HealthcareStorage, Lookup } from '../../api/types.js';
-import { ServerCapabilities } from './capabilities.js';
+import {
+  checkDeleteAnswers,
+  ServerCapabilities,
+  type DeleteAnswersOption,
+} from './capabilities.js';
 import { freezeCreated } from './created-date.js';
 import { explainLookups, type ExplainParts, type FhirExplanation } from './explain.js';
 import { FhirRestClient, type FhirRestOptions } from './fhir-rest.js';
@@ -44,6 +48,13 @@ export interface FhirStorageOptions extends FhirRestOptions {
    * asking; `single-writer` never relies on it. See docs/multi-process.md.
    */
   linkUniqueness?: LinkUniquenessOption;
+  /**
+   * How a DELETE's answer is read: `detect` (default) by the software in
+   * /metadata (HAPI's answer tells whether something was deleted: one round
+   * trip; any other server: a read, then a DELETE with `If-Match`); `tells`
+   * or `read-first` as given. See docs/fhir-backend.md.
+   */
+  deleteAnswers?: DeleteAnswersOption;
   /** Times an update that lost a race (412) is re-read and re-applied before `ConflictError`; default 10. */
   maxRetries?: number;
   /** More models, each stored as the resource type its mapping file `<mappingsDir>/<name>.json` names; reachable through `store(name)`. */
@@ -124,7 +135,7 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
       const mapping = byType.get(current.resourceType);
       if (mapping) freezeCreated(mapping, current, toRecord(mapping, current), next);
     });
-    const capabilities = new ServerCapabilities(rest);
+    const capabilities = new ServerCapabilities(rest, checkDeleteAnswers(options.deleteAnswers));
     const uniqueness = new LinkUniquenessMode(
       checkLinkUniqueness(options.linkUniqueness),
       rest,

@@ -41,6 +41,21 @@ export type ImportResult = { id: string } | { failed: string };
 /** How far our clock may be ahead of the server's, when the server sends no `Date`. */
 const OWN_CLOCK_MARGIN_MS = 5 * 60_000;
 
+/**
+ * How long an import batch waits, in all, for a server that keeps throttling
+ * it (429 past the retry budget) before the batch fails: the server's quota
+ * paces the import instead of failing its rows.
+ */
+const THROTTLE_PATIENCE_MS = 10 * 60_000;
+
+/** A 429 that outlasted the retry budget: the server's wait (or a second), else `undefined`. */
+const throttledWaitMs = (error: unknown): number | undefined =>
+  error instanceof StorageUnavailableError && error.upstreamStatus === 429
+    ? (error.retryAfterMs ?? 1000)
+    : undefined;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** The server refused the request as a whole (4xx): nothing was written. */
 const isRefused = (error: unknown): boolean =>
   error instanceof BadStorageResponseError &&
@@ -169,8 +184,26 @@ export class FhirRecordStore implements RecordStore {
     return results as ImportResult[];
   }
 
-  /** POSTs the resources in a transaction, or in a batch when the server refuses the transaction. */
+  /**
+   * POSTs the resources (`postNewOnce`), waiting out a server that throttles
+   * (a 429 is a refusal before any work, so nothing was written) for up to
+   * THROTTLE_PATIENCE_MS in all.
+   */
   private async postNew(resources: readonly ResourceJson[]) {
+    for (let waited = 0; ;) {
+      try {
+        return await this.postNewOnce(resources);
+      } catch (error) {
+        const wait = throttledWaitMs(error);
+        if (wait === undefined || waited + wait > THROTTLE_PATIENCE_MS) throw error;
+        waited += wait;
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** POSTs the resources in a transaction, or in a batch when the server refuses the transaction. */
+  private async postNewOnce(resources: readonly ResourceJson[]) {
     const entries = resources.map((resource) => ({
       request: { method: 'POST', url: this.type },
       resource,
@@ -239,7 +272,7 @@ export class FhirRecordStore implements RecordStore {
   async delete(id: string): Promise<boolean> {
     const key = validateId(id);
     if (!isFhirId(key)) return false;
-    return this.writer.delete(this.type, key);
+    return this.writer.delete(this.type, key, await this.capabilities.deleteAnswers());
   }
 
   /** Pages fetched one at a time as the caller reads; each page's candidates checked exactly as it arrives. */

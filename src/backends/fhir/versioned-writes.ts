@@ -6,6 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { BadStorageResponseError, ConflictError } from '../../api/errors.js';
+import type { DeleteAnswers } from './capabilities.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
 
 /** Serialises async work per key, within this process. */
@@ -53,15 +54,26 @@ export class VersionedWriter {
     private readonly beforeWrite: (current: ResourceJson, next: ResourceJson) => void,
   ) {}
 
-  /** Deletes within the same per-resource order as changes. */
-  delete(type: string, id: string): Promise<boolean> {
-    return this.perResource.run(`${type}/${id}`, () => this.deleteNow(type, id));
+  /**
+   * Deletes within the same per-resource order as changes: true only when
+   * the resource was there and this call deleted it. `answers` (capabilities.ts):
+   * `tells` sends the DELETE alone; `read-first` reads first (missing: false,
+   * no DELETE) and sends the DELETE with `If-Match` on the version read.
+   */
+  delete(type: string, id: string, answers: DeleteAnswers): Promise<boolean> {
+    return this.perResource.run(`${type}/${id}`, () => this.deleteNow(type, id, answers));
   }
 
   /** DELETE, sent again while a concurrent write wins (409/412), up to the retry budget. */
-  private async deleteNow(type: string, id: string): Promise<boolean> {
+  private async deleteNow(type: string, id: string, answers: DeleteAnswers): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.rest.delete(type, id);
+      let version: string | undefined;
+      if (answers === 'read-first') {
+        const current = await this.rest.read(type, id);
+        if (!current) return false;
+        version = current.meta?.versionId;
+      }
+      const outcome = await this.rest.delete(type, id, version);
       if (outcome !== 'conflict') return outcome === 'deleted';
       if (attempt >= this.maxRetries)
         throw new ConflictError(
@@ -116,7 +128,7 @@ export class VersionedWriter {
         if (outcome.kind === 'updated') return outcome.resource;
         if (outcome.kind === 'created') {
           // a server that lets a versioned PUT re-create a deleted resource: undo that
-          await this.deleteNow(type, id);
+          await this.deleteNow(type, id, 'tells');
           return null;
         }
         afterLostAnswer = outcome.resent;

@@ -30,7 +30,7 @@ export const authSection: CheckSection = {
     }
     const { maxAttempts, maxElapsedMs } = client.retry;
     lines.push(
-      `retry: GET, DELETE and If-Match PUT up to ${maxAttempts} attempts within ${maxElapsedMs} ms on connection errors, timeouts and ${[...TRANSIENT_STATUSES].join('/')} (Retry-After honoured); creates are sent once`,
+      `retry: GET, DELETE and If-Match PUT up to ${maxAttempts} attempts within ${maxElapsedMs} ms on connection errors, timeouts and ${[...TRANSIENT_STATUSES].join('/')} (Retry-After honoured); creates and transactions only after a 429 (Retry-After or the RateLimit reset honoured), else once`,
     );
     return { ok, lines };
   },

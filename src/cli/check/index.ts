@@ -6,6 +6,7 @@
 import { readFhirConnectionEnv } from '../../config/fhir-connection-env.js';
 import { parseBaseUrl } from '../../transport/http.js';
 import { authSection } from './auth-section.js';
+import { deleteSection } from './delete-section.js';
 import { linkGuaranteeSection } from './link-guarantee-section.js';
 import { planSection } from './plan-section.js';
 import type { CheckContext, CheckSection } from './section.js';
@@ -15,6 +16,7 @@ export const checkSections: CheckSection[] = [
   authSection,
   tlsSection,
   planSection,
+  deleteSection,
   linkGuaranteeSection,
 ];
 
