@@ -76,6 +76,8 @@ export interface HealthcareStorage {
   readonly models?: Models;
   /** The models it stores beyond the contract's (its `extraModels` option); the facade serves each at `/<name>s`. */
   readonly extraModels?: readonly ModelSpec[];
+  /** The FHIR resource type a model is stored as, when the backend knows one (the facade's scope checks use it). */
+  fhirResourceType?(model: string): string | undefined;
   /** The patient's links, or `null` when the patient does not exist. */
   getPatientLinks?(id: string): Promise<PatientLink[] | null>;
   /** Resolves when the backend can serve requests; rejects with the reason otherwise. */

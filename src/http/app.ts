@@ -9,6 +9,7 @@ import { defaultModels, type Models } from '../api/models.js';
 import type { HealthcareStorage } from '../api/types.js';
 import { authConfigured, authenticate, requireScope, type AuthOptions } from './auth.js';
 import { clientLimits, type ClientLimits } from './client-limits.js';
+import { scopeResourceType } from './scopes.js';
 import { auditRouter } from './audit/route-targets.js';
 import { auditReadiness, type AuditTrail } from './audit/trail.js';
 import { docsRouter } from './docs.js';
@@ -104,7 +105,10 @@ export function createApp(options: CreateAppOptions): Express {
   const secured = authConfigured(options);
   const logger = options.logger ?? pino({ name: 'healthcare-fhir' });
   const modelList = [...Object.values(models), ...(storage.extraModels ?? [])];
-  const api = facadeApi(modelList);
+  const api = facadeApi(
+    modelList,
+    (model) => storage.fhirResourceType?.(model.name) ?? scopeResourceType(model),
+  );
   const context: RouteContext = {
     storage,
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,

@@ -7,6 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
+import { noteError } from './logging.js';
 import { InvalidToken, oidcVerifier, type OidcOptions } from './oidc.js';
 import { httpProblem, problemTypes, sendProblem } from './problem.js';
 import { requestClient, setRequestClient, type RequestClient } from './request-client.js';
@@ -103,6 +104,7 @@ export function authenticate(options: AuthOptions): RequestHandler {
         client = await jwt.verify(token);
       } catch (error) {
         if (!(error instanceof InvalidToken)) {
+          noteError(res, error);
           sendProblem(res, {
             type: problemTypes.authUnavailable,
             title: 'Cannot check the token',

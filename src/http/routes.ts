@@ -209,7 +209,10 @@ const linkEnvelope: Envelope = {
   },
 };
 
-function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<string, Schema> } {
+function modelRoutes(
+  model: ModelSpec,
+  resourceType: string,
+): { routes: RouteSpec[]; schemas: Record<string, Schema> } {
   const Name = titled(model);
   const tag = `${Name}s`;
   const collection = `/${model.name}s`;
@@ -219,7 +222,6 @@ function modelRoutes(model: ModelSpec): { routes: RouteSpec[]; schemas: Record<s
   const links = (context: RouteContext) => linksOf(context.storage, model);
   const search = searchEnvelope(Name);
   const record = ref(Name);
-  const resourceType = scopeResourceType(model);
   const needs = (permission: Permission) => ({ resourceType, permission });
   /** The 200 of a filter: the array (streamed), NDJSON, or a page with `limit` (record-stream.ts). */
   const listing: Schema = {
@@ -584,12 +586,18 @@ const operationRoutes: RouteSpec[] = [
   },
 ];
 
-/** The facade's API for these models: their record routes, then the operational routes. */
-export function facadeApi(models: readonly ModelSpec[]): FacadeApi {
+/**
+ * The facade's API for these models: their record routes, then the operational routes.
+ * `resourceTypeOf` names the FHIR type a model's scopes are checked against (default scopeResourceType).
+ */
+export function facadeApi(
+  models: readonly ModelSpec[],
+  resourceTypeOf: (model: ModelSpec) => string = scopeResourceType,
+): FacadeApi {
   const routes: RouteSpec[] = [];
   const schemas: Record<string, Schema> = {};
   for (const model of models) {
-    const declared = modelRoutes(model);
+    const declared = modelRoutes(model, resourceTypeOf(model));
     routes.push(...declared.routes);
     Object.assign(schemas, declared.schemas);
   }

@@ -68,9 +68,9 @@ const contractResourceTypes: Readonly<Record<string, string>> = {
 };
 
 /**
- * The resource type a model's routes are checked against: the contract's
- * models as the contract says; another model by its own name (`location` →
- * `Location`), which is the FHIR type a mapping for it would normally use.
+ * The resource type a model's routes are checked against when the storage
+ * does not say (FhirStorage does: its mapping's type): the contract's models
+ * as the contract says; another model by its own name (`location` → `Location`).
  */
 export function scopeResourceType(model: ModelSpec): string {
   return contractResourceTypes[model.name] ?? methodSuffix(model.name);

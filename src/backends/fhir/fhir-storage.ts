@@ -171,6 +171,11 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
     Object.assign(this, storageMethods([...this.stores.values()], links));
   }
 
+  /** The resource type of a model's mapping (`Practitioner` for providers), or undefined for an unknown model. */
+  fhirResourceType(model: string): string | undefined {
+    return this.explainParts.get(model)?.mapping.resourceType;
+  }
+
   /** The store of one model (a contract model or one of `extraModels`). */
   store(model: string): RecordStore {
     const found = this.stores.get(model);
