@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { parseApiTokens, type AuthOptions, type StaticClient } from '../http/auth.js';
 import { parseRateLimit, type ClientLimits } from '../http/client-limits.js';
 import { invalidScopes } from '../http/scopes.js';
+import { parseHttpUrl } from '../shared/http-url.js';
 
 export interface AccessConfig {
   auth: AuthOptions;
@@ -73,13 +74,7 @@ export function readClientsFile(file: string): StaticClient[] {
 }
 
 function httpUrl(name: string, text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`${name} must be an http(s) URL, not ${JSON.stringify(text)}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+  if (!parseHttpUrl(text))
     throw new Error(`${name} must be an http(s) URL, not ${JSON.stringify(text)}`);
   return text;
 }

@@ -13,6 +13,7 @@
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { StorageUnavailableError } from '../api/errors.js';
+import { parseHttpUrl } from '../shared/http-url.js';
 import { origin } from './http.js';
 import { sendWithRetry, type RetryPolicy } from './retry.js';
 import type { FhirTls } from './tls.js';
@@ -110,15 +111,8 @@ function optionalText(options: Record<string, unknown>, name: string): string | 
 function optionalUrl(options: Record<string, unknown>, name: string): string | undefined {
   const value = optionalText(options, name);
   if (value === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    fail(`auth.${name} must be an absolute http(s) URL`);
-  }
+  const url = parseHttpUrl(value);
+  if (!url) fail(`auth.${name} must be an absolute http(s) URL`);
   return url.href;
 }
 
@@ -344,14 +338,8 @@ class TokenAuth extends FhirAuth {
       this.transport.retry,
       true,
     );
-    const endpoint = res.status === 200 ? res.body?.token_endpoint : undefined;
-    let parsed: URL | undefined;
-    try {
-      parsed = typeof endpoint === 'string' ? new URL(endpoint) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    const parsed = parseHttpUrl(res.status === 200 ? res.body?.token_endpoint : undefined);
+    if (!parsed) {
       throw new StorageUnavailableError(
         'bad-response',
         `no token endpoint: ${origin(url)} answered /.well-known/smart-configuration with ${res.status} and no absolute token_endpoint (set auth.tokenUrl / FHIR_TOKEN_URL)`,

@@ -10,6 +10,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import zlib from 'node:zlib';
 import { StorageUnavailableError } from '../api/errors.js';
+import { parseHttpUrl } from '../shared/http-url.js';
 import { tlsFailureReason } from './tls-failures.js';
 
 /**
@@ -17,19 +18,8 @@ import { tlsFailureReason } from './tls-failures.js';
  * trailing slash. `owner` names the class in the error (`FhirStorage`, …).
  */
 export function parseBaseUrl(owner: string, value: unknown): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(String(value));
-  } catch {
-    url = undefined;
-  }
-  if (
-    typeof value !== 'string' ||
-    !url ||
-    (url.protocol !== 'http:' && url.protocol !== 'https:')
-  ) {
-    throw new TypeError(`${owner}: baseUrl must be an absolute http(s) URL`);
-  }
+  const url = parseHttpUrl(value);
+  if (!url) throw new TypeError(`${owner}: baseUrl must be an absolute http(s) URL`);
   url.search = '';
   url.hash = '';
   return url.href.replace(/\/+$/, '');
