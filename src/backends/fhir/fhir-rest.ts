@@ -21,6 +21,7 @@ import {
   type RetryPolicy,
 } from '../../transport/retry.js';
 import { explainGatewayRefusal, FhirTls, type FhirTlsOptions } from '../../transport/tls.js';
+import { isHapi } from './hapi.js';
 import { IdSet } from './id-set.js';
 
 /**
@@ -208,7 +209,7 @@ export class FhirRestClient {
    * of starting its search coordinator. Other servers may reject `_offset`.
    */
   get answersOffsetQueries(): boolean {
-    return /hapi/i.test(this.poweredBy ?? '');
+    return isHapi(this.poweredBy);
   }
 
   private resourceUrl(type: string, id?: string): string {

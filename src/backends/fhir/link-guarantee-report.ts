@@ -6,6 +6,7 @@
  */
 import { ServerCapabilities } from './capabilities.js';
 import type { FhirRestClient } from './fhir-rest.js';
+import { isHapi } from './hapi.js';
 import {
   checkLinkSearchParameters,
   installLinkSearchParameters,
@@ -33,7 +34,7 @@ export async function reportLinkGuarantee(
   let finding = await findLinkGuarantee(rest, capabilities, systems);
   const lines: string[] = [];
   const software = (await capabilities.software()).name ?? 'unnamed software';
-  const installable = finding.uniqueness === 'server' || /\bHAPI\b/i.test(software);
+  const installable = finding.uniqueness === 'server' || isHapi(software);
   if (finding.uniqueness === 'single-writer' && installable) {
     const { missing } = await checkLinkSearchParameters(rest, systems);
     if (install) {

@@ -15,14 +15,13 @@
  */
 import type { ServerCapabilities } from './capabilities.js';
 import type { FhirRestClient } from './fhir-rest.js';
+import { isHapi } from './hapi.js';
 import { checkLinkSearchParameters, type LinkSystems } from './link-guarantee.js';
 
 export type LinkUniqueness = 'server' | 'single-writer';
 /** `detect`: ask the server; `server`: the server is known to refuse duplicates; `single-writer`: never rely on it. */
 export type LinkUniquenessOption = 'detect' | LinkUniqueness;
 
-/** Servers known to enforce a SearchParameter carrying HAPI's sp-unique extension. */
-const ENFORCING_SOFTWARE = /\bHAPI\b/i;
 const RECHECK_ABSENT_AFTER_MS = 60_000;
 
 export interface LinkGuaranteeFinding {
@@ -38,7 +37,8 @@ export async function findLinkGuarantee(
   systems: LinkSystems,
 ): Promise<LinkGuaranteeFinding> {
   const software = (await capabilities.software()).name;
-  if (!software || !ENFORCING_SOFTWARE.test(software)) {
+  // HAPI is the server known to enforce a SearchParameter carrying its sp-unique extension
+  if (!isHapi(software)) {
     return {
       uniqueness: 'single-writer',
       reason: `the server (${software ?? 'software not named in /metadata'}) is not known to enforce unique SearchParameters`,
