@@ -1,4 +1,7 @@
-/** Django-style filter keywords (`name__like: 'Jo'`) → lookup triples. */
+/**
+ * Django-style filter keywords (`name__like: 'Jo'`) → lookup triples, and the
+ * rule for a keyword given several times (query string, command line).
+ */
 import { comparisons, type ComparisonOperator } from './comparisons.js';
 import { ValidationError } from './errors.js';
 import type { Lookup, LookupValue } from './types.js';
@@ -39,4 +42,20 @@ export function keywordsToLookups(filters: FilterKeywords): Lookup[] {
     const [field, operator] = parseKeyword(keyword);
     return [field, operator, value] as const;
   });
+}
+
+/**
+ * A keyword with every value it was given, as a query string or command line
+ * repeats it (`name__in=Joe&name__in=Jane`): `__in` takes them all as its
+ * list, any other keyword exactly one (else a ValidationError naming it).
+ */
+export function repeatedKeywordLookup(keyword: string, values: readonly string[]): Lookup {
+  const [field, operator] = parseKeyword(keyword);
+  if (operator === comparisons.IN) return [field, operator, [...values]];
+  if (values.length !== 1) {
+    throw new ValidationError([
+      { field: keyword, message: 'is given more than once (only __in takes several values)' },
+    ]);
+  }
+  return [field, operator, values[0]!];
 }

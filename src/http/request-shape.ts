@@ -5,9 +5,8 @@
  * mean (fields, lookups, source pairs) is the storage's one validation.
  */
 import type { Request } from 'express';
-import { comparisons } from '../api/comparisons.js';
 import { ValidationError, type ValidationIssue } from '../api/errors.js';
-import { parseKeyword } from '../api/filters.js';
+import { repeatedKeywordLookup } from '../api/filters.js';
 import { isPlainObject } from '../shared/plain-object.js';
 import type { Envelope, KeywordLookups, RouteSpec } from './routes.js';
 
@@ -29,33 +28,17 @@ export function checkQuery(route: RouteSpec, req: Request): RequestShape {
       issues.push({ field: key, message: 'is not a query parameter of this route' });
       continue;
     }
-    let operator: string | undefined;
-    let field = key;
-    if (!declared) {
-      try {
-        [field, operator] = parseKeyword(key);
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        issues.push(...error.issues);
-        continue;
-      }
+    if (declared) {
+      if (values.length > 1) issues.push({ field: key, message: 'is given more than once' });
+      else query.set(key, values[0]!);
+      continue;
     }
-    if (values.length > 1 && operator !== comparisons.IN) {
-      issues.push({
-        field: key,
-        message: declared
-          ? 'is given more than once'
-          : 'is given more than once (only __in takes several values)',
-      });
-    } else if (declared) {
-      query.set(key, values[0]!);
-    } else {
-      keywordLookups.lookups.push([
-        field,
-        operator as typeof comparisons.EQUAL,
-        operator === comparisons.IN ? values : values[0]!,
-      ]);
+    try {
+      keywordLookups.lookups.push(repeatedKeywordLookup(key, values));
       keywordLookups.keys.push(key);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      issues.push(...error.issues);
     }
   }
   for (const p of route.query ?? []) {

@@ -8,7 +8,7 @@ import {
   ValidationError,
   comparisons as C,
 } from '../../src/index.js';
-import { keywordsToLookups, parseKeyword } from '../../src/api/filters.js';
+import { keywordsToLookups, parseKeyword, repeatedKeywordLookup } from '../../src/api/filters.js';
 
 describe('filter keywords → lookups', () => {
   it('a bare field is EQUAL, each suffix its operator', () => {
@@ -49,6 +49,33 @@ describe('filter keywords → lookups', () => {
         ['status', C.EQUAL, 'A'],
       ],
     );
+  });
+
+  it('a repeated keyword (query string, command line): __in takes every value as its list, any other keyword exactly one', () => {
+    assert.deepEqual(repeatedKeywordLookup('name__in', ['Joe', 'Jane']), [
+      'name',
+      C.IN,
+      ['Joe', 'Jane'],
+    ]);
+    assert.deepEqual(repeatedKeywordLookup('name__in', ['Joe']), ['name', C.IN, ['Joe']]);
+    assert.deepEqual(repeatedKeywordLookup('birth_date__gte', ['2000-01-01']), [
+      'birth_date',
+      C.GTE,
+      '2000-01-01',
+    ]);
+    for (const [keyword, values] of [
+      ['name', ['a', 'b']],
+      ['name__like', ['a', 'b']],
+    ] as const) {
+      assert.throws(
+        () => repeatedKeywordLookup(keyword, values),
+        (e: unknown) =>
+          e instanceof ValidationError &&
+          e.issues[0]?.field === keyword &&
+          /only __in takes several values/.test(e.issues[0].message),
+        `${keyword} × ${values.length}`,
+      );
+    }
   });
 });
 
