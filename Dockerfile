@@ -20,6 +20,8 @@ RUN npm run build \
 
 # ---- run: production dependencies and compiled code only, as a non-root user
 FROM node:20-bookworm-slim AS runtime
+# HOST=0.0.0.0: the facade refuses to start unless API_TOKENS, API_CLIENTS_FILE or
+# OIDC_ISSUER is set (or ALLOW_ANONYMOUS=true); see the README's "Deploying".
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0 \

@@ -96,8 +96,8 @@ describe('access control with a real OpenID Connect provider', () => {
     });
   };
 
+  const scopes = Object.keys(grants);
   before(async () => {
-    const scopes = Object.keys(grants);
     idp = await startOAuthServer(audience, {
       scopes,
       otherResources: ['https://another-api.example.org'],
@@ -217,6 +217,33 @@ describe('access control with a real OpenID Connect provider', () => {
     );
     assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([401]));
     assert.equal(idp.jwksFetches, fetchesBefore + 1, 'no refetch within the cooldown');
+  });
+
+  it("OIDC_JWKS_URI is the only key set used (pointing it at another issuer's keys refuses our tokens); discovery falls back to oauth-authorization-server", async () => {
+    const rfc8414 = await startOAuthServer(audience, { scopes, oauthMetadataOnly: true });
+    const apps = await Promise.all([
+      startApp({
+        storage: new MemoryStorage(),
+        oidc: { issuer: idp.issuer, audience, jwksUri: idp.jwksUri },
+      }),
+      startApp({
+        storage: new MemoryStorage(),
+        oidc: { issuer: idp.issuer, audience, jwksUri: stranger.jwksUri },
+      }),
+      startApp({ storage: new MemoryStorage(), oidc: { issuer: rfc8414.issuer, audience } }),
+    ]);
+    try {
+      const status = async (at: RunningApp, token: string) =>
+        (await call(at.baseUrl, 'GET', '/patients', { headers: bearer(token) })).status;
+      const ours = await idp.token('system/*.*');
+      assert.equal(await status(apps[0], ours), 200);
+      assert.equal(await status(apps[1], ours), 401);
+      assert.equal((await fetch(`${rfc8414.issuer}/.well-known/openid-configuration`)).status, 404);
+      assert.equal(await status(apps[2], await rfc8414.token('system/*.*')), 200);
+    } finally {
+      await Promise.all(apps.map((a) => a.close()));
+      await rfc8414.stop();
+    }
   });
 
   it('the issuer unreachable: a JWT cannot be checked → 503 auth-unavailable, not 401', async () => {

@@ -58,6 +58,8 @@ export interface OAuthServerOptions {
   scopes?: readonly string[];
   /** Resources besides `resource` that tokens may be asked for (a token for another audience). */
   otherResources?: readonly string[];
+  /** Publish discovery only as RFC 8414 `oauth-authorization-server` (openid-configuration is then 404). */
+  oauthMetadataOnly?: boolean;
 }
 
 async function signingKey(kid: string): Promise<JWK> {
@@ -166,6 +168,15 @@ export async function startOAuthServer(
   install();
   server.on('request', (req, res) => {
     if (req.url?.startsWith('/jwks')) jwksFetches++;
+    if (options.oauthMetadataOnly) {
+      if (req.url === '/.well-known/openid-configuration') {
+        res.writeHead(404).end();
+        return;
+      }
+      // oidc-provider publishes one metadata document; the same one under the RFC 8414 name.
+      if (req.url === '/.well-known/oauth-authorization-server')
+        req.url = '/.well-known/openid-configuration';
+    }
     void handler(req, res);
   });
 
