@@ -6,10 +6,13 @@
  * and checked as `FhirStorage` checks its `tls` option: a missing or
  * unreadable file, one without PEM, a certificate without its key (or the
  * reverse) or a key that is not the certificate's stops start-up with one
- * message naming the variable and the file, never their content.
+ * message naming the variable and the file, never their content; so does
+ * an `http://` base URL (`FHIR_BASE_URL`, or `check`'s argument): nothing
+ * would be encrypted.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { origin } from '../transport/http.js';
 import { parseTlsOptions, type FhirTlsOptions } from '../transport/tls.js';
 
 const VARIABLES = {
@@ -51,6 +54,13 @@ export function readFhirTlsEnv(env: NodeJS.ProcessEnv): FhirTlsOptions | undefin
     options[option] = readPem(VARIABLES[option], files[option]!);
   }
   if (Object.keys(options).length === 0) return undefined;
+  const base = env.FHIR_BASE_URL?.trim();
+  if (base && /^http:/i.test(base)) {
+    const set = (Object.keys(files) as TlsFile[]).map((f) => VARIABLES[f]).join(', ');
+    throw new Error(
+      `${set} ${Object.keys(files).length > 1 ? 'are' : 'is'} set but the FHIR base URL ${origin(base)} is http://: TLS settings apply to an https:// FHIR server only`,
+    );
+  }
   try {
     parseTlsOptions('FHIR_TLS', options);
   } catch (error) {

@@ -105,12 +105,14 @@ describe('nginx refusing the client', () => {
   });
 });
 
-function check(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'check', nginx.baseUrl],
-    { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -119,7 +121,7 @@ function check(env: Record<string, string>): Promise<{ code: number | null; out:
 
 describe('FHIR_TLS_* through nginx', () => {
   it('healthcare-fhir check reports the CA file, the client certificate and a trusted handshake, and passes', async () => {
-    const { code, out } = await check(tlsEnv);
+    const { code, out } = await cli(['check', nginx.baseUrl], tlsEnv);
     assert.equal(code, 0, out);
     const tls = out.slice(
       out.indexOf('\nTLS\n'),
@@ -144,13 +146,34 @@ describe('FHIR_TLS_* through nginx', () => {
   });
 
   it('check without the CA file: the system CAs, nginx not trusted, exit 1', async () => {
-    const { code, out } = await check({});
+    const { code, out } = await cli(['check', nginx.baseUrl], {});
     assert.equal(code, 1, out);
     assert.match(out, /trusted CAs: the system store/);
     assert.match(out, /client certificate: none/);
     assert.match(
       out,
       /NOT trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE: give the CA that issued it as FHIR_TLS_CA_FILE/,
+    );
+  });
+
+  it('healthcare-fhir export configured by FHIR_TLS_* reads through nginx', async () => {
+    const storage = new FhirStorage({ baseUrl: nginx.baseUrl, scopeTag, tls: { ca, cert, key } });
+    const name = `Export mTLS ${run}`;
+    const created = await storage.createPatient({ name });
+    await storage.close();
+    const { code, out } = await cli(['export', '--model', 'patient', `name=${name}`], {
+      ...tlsEnv,
+      FHIR_BASE_URL: nginx.baseUrl,
+      FHIR_SCOPE_TAG: `${scopeTag.system}|${scopeTag.code}`,
+    });
+    assert.equal(code, 0, out);
+    assert.deepEqual(
+      out
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('{')) // stderr says "exported 1 patients"
+        .map((line) => (JSON.parse(line) as { id: string }).id),
+      [created.id],
     );
   });
 

@@ -149,6 +149,11 @@ describe('FHIR_TLS_CA_FILE, FHIR_TLS_CERT_FILE, FHIR_TLS_KEY_FILE', () => {
       /^FHIR_TLS_CA_FILE \(.*garbage\.pem\) holds no PEM certificate/,
     ],
     [
+      'an http:// FHIR_BASE_URL',
+      { ...env, FHIR_BASE_URL: 'http://127.0.0.1:8080/fhir' },
+      /^FHIR_TLS_CA_FILE, FHIR_TLS_CERT_FILE, FHIR_TLS_KEY_FILE are set but the FHIR base URL http:\/\/127\.0\.0\.1:8080 is http:\/\/: TLS settings apply to an https:\/\/ FHIR server only$/,
+    ],
+    [
       'a certificate without its key',
       { FHIR_TLS_CERT_FILE: pki.files.clientCert },
       /^FHIR_TLS_CERT_FILE is set without FHIR_TLS_KEY_FILE/,
@@ -165,7 +170,7 @@ describe('FHIR_TLS_CA_FILE, FHIR_TLS_CERT_FILE, FHIR_TLS_KEY_FILE', () => {
     ],
   ];
   for (const [title, variables, message] of bad) {
-    it(`${title} is one error naming the variable and the file, quoting no key`, () => {
+    it(`${title} is one error naming the variables (and file) at fault, quoting no key`, () => {
       assert.throws(
         () => readFhirConnectionEnv(variables),
         (e: Error) => message.test(e.message) && !e.message.includes(keyBody),

@@ -42,7 +42,8 @@ export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckCon
     );
   return {
     baseUrl: parseBaseUrl('check', baseUrl),
-    connection: readFhirConnectionEnv(env),
+    // the URL checked is the argument, whatever FHIR_BASE_URL says
+    connection: readFhirConnectionEnv({ ...env, FHIR_BASE_URL: baseUrl }),
     model,
     lookups,
     install,
