@@ -9,6 +9,7 @@
  */
 import { BadStorageResponseError } from '../../api/errors.js';
 import type { FhirRestClient } from './fhir-rest.js';
+import { isHapi } from './hapi.js';
 
 /** Parameters every FHIR server supports on every resource type. */
 const COMMON_SEARCH_PARAMS = ['_id', '_lastUpdated', '_tag'];
@@ -52,9 +53,6 @@ export function checkDeleteAnswers(value: unknown): DeleteAnswersOption {
   return mode;
 }
 
-/** Servers whose DELETE answer tells "deleted now" from "was already gone". */
-const TELLING_DELETES = /\bHAPI\b/i;
-
 /** Whether the server unescapes `\|` `\$` `\,` `\\` in token values: unknown until a search shows it. */
 export type TokenEscapes = 'unknown' | 'works' | 'broken';
 
@@ -92,7 +90,8 @@ export class ServerCapabilities {
   async deleteAnswers(): Promise<DeleteAnswers> {
     if (this.deletes !== 'detect') return this.deletes;
     const { name } = await this.software();
-    return name !== undefined && TELLING_DELETES.test(name) ? 'tells' : 'read-first';
+    // HAPI's DELETE answer tells "deleted now" from "was already gone"
+    return isHapi(name) ? 'tells' : 'read-first';
   }
 
   /** The search parameters the server lists for `resourceType`. */
