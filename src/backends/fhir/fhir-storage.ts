@@ -183,13 +183,6 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
     return found;
   }
 
-  /** The FHIR resource type a model is stored as (its mapping's), e.g. `Practitioner` for `provider`. */
-  resourceType(model: string): string {
-    const parts = this.explainParts.get(model);
-    if (!parts) throw new TypeError(`FhirStorage: no model named ${JSON.stringify(model)}`);
-    return parts.mapping.resourceType;
-  }
-
   /**
    * What the server supports (asked as a filter would: /metadata and the
    * `:contains` probes), what this backend relies on there, and for these

@@ -40,7 +40,8 @@ export async function openAuditTrail(
     fhir: {
       ...fhirQueue,
       send: (entries) => rest.batch(entries, 'batch'),
-      toResource: (event) => balpAuditEvent(event, storage.resourceType(event.model)),
+      // every audited model is one of the storage's, so it has a mapping
+      toResource: (event) => balpAuditEvent(event, storage.fhirResourceType(event.model)!),
     },
   });
 }
