@@ -1,8 +1,9 @@
 /**
  * `healthcare-fhir check <base-url> [lookup…]` against the real server at
  * FHIR_BASE_URL: its plan section prints what FhirStorage#explain finds there
- * (the server, `:contains` support as the server answers it, the request for
- * the lookups), and a bad lookup is a failed section, not a crash.
+ * (the server, `:exact`/`:contains` support as the server answers it, the
+ * request for the lookups, whether an index serves each and a warning for each
+ * scan), and a bad lookup is a failed section, not a crash.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ function check(...args: string[]): Promise<{ code: number | null; out: string }>
 }
 
 describe('healthcare-fhir check: server support and lookup plan (FHIR_BASE_URL)', () => {
-  it('prints the server, :contains support as probed, and the exact request explain names for the lookups', async () => {
+  it('prints the server, :exact/:contains support as probed, the exact request explain names, and index or scan per lookup', async () => {
     const { code, out } = await check('name__like=Jo', 'sex=F', 'birth_date__gte=2000-01-01');
     assert.equal(code, 0, out);
     const explained = await new FhirStorage({ baseUrl }).explain('patient', [
@@ -40,6 +41,12 @@ describe('healthcare-fhir check: server support and lookup plan (FHIR_BASE_URL)'
     assert.match(out, new RegExp(`FHIR ${explained.server.fhirVersion!.replace(/\./g, '\\.')}`));
     const containsName = explained.contains.name ? 'name yes' : 'name refused';
     assert.ok(out.includes(`:contains: ${containsName}`), out);
+    const exactName = explained.exact.name ? 'name yes' : 'name refused';
+    assert.ok(out.includes(`:exact: ${exactName}`), out);
+    // name LIKE is a scan on every server (a substring scan, or the adapter's); sex is a token index
+    assert.match(out, /name % "Jo"\n +server: .*\n +served: {2}by a scan/);
+    assert.match(out, /sex == "F"\n +server: {2}gender=female\n +served: {2}from an index/);
+    assert.match(out, /WARNING: scan: name %: /);
     assert.ok(out.includes(`request: ${explained.requests[0]} (then every next page)`), out);
     assert.ok(out.includes('server:  gender=female'), out);
   });

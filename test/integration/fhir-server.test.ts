@@ -177,6 +177,26 @@ describe('local FHIR server (FHIR_BASE_URL)', () => {
     });
   }
 
+  it('name:exact is evaluated on every profile and matches one indexed name part as written: the text, a given name, the family name', async () => {
+    const nocache = { 'cache-control': 'no-cache' };
+    const withText = await fhir('POST', 'Patient', {
+      resourceType: 'Patient',
+      name: [{ text: `Ann ${family} X`, given: ['Ann', family], family: 'X' }],
+    });
+    const partsOnly = await fhir('POST', 'Patient', {
+      resourceType: 'Patient',
+      name: [{ given: ['Bo', 'Cy'], family: `${family}Z` }],
+    });
+    const exact = (value: string) =>
+      search(`Patient?name:exact=${encodeURIComponent(value)}&_count=100`, nocache);
+    assert.deepEqual(await exact(`Ann ${family} X`), [withText.json.id], 'the text, whole');
+    assert.deepEqual(await exact(`${family}Z`), [partsOnly.json.id], 'the family name');
+    assert.ok((await exact('Cy')).includes(partsOnly.json.id!), 'a given name');
+    assert.deepEqual(await exact(`ann ${family} x`), [], 'case counts');
+    assert.deepEqual(await exact(`Bo Cy ${family}Z`), [], 'parts are not joined into a text');
+    assert.deepEqual(await exact(`Ann ${family}`), [], 'not a prefix');
+  });
+
   it('supports _tag=system|code searches', async () => {
     const created = await fhir('POST', 'Patient', newPatient());
     const ids = await search(`Patient?_tag=${TAG_SYSTEM}|${runTag}&_count=100`);

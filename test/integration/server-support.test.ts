@@ -18,15 +18,16 @@ const storage = new FhirStorage({ baseUrl, scopeTag, timeoutMs: 30_000 });
 const accept = { accept: 'application/fhir+json', 'cache-control': 'no-cache' };
 
 describe('server support, learned (FHIR_BASE_URL)', () => {
-  it('explain: :contains support per parameter is what the server answers to the modifier', async () => {
+  it('explain: :exact and :contains support per parameter is what the server answers to the modifier', async () => {
     const explained = await storage.explain('patient', []);
-    for (const [param, works] of Object.entries(explained.contains)) {
-      const res = await fetch(`${baseUrl}/Patient?${param}:contains=zq&_count=1`, {
-        headers: accept,
-      });
-      await res.arrayBuffer();
-      assert.equal(works, res.status === 200, `${param}: ${res.status}`);
-    }
+    for (const modifier of ['contains', 'exact'] as const)
+      for (const [param, works] of Object.entries(explained[modifier])) {
+        const res = await fetch(`${baseUrl}/Patient?${param}:${modifier}=zq&_count=1`, {
+          headers: accept,
+        });
+        await res.arrayBuffer();
+        assert.equal(works, res.status === 200, `${param}:${modifier}: ${res.status}`);
+      }
     assert.equal(explained.server.fhirVersion?.startsWith('4.0'), true);
   });
 

@@ -88,12 +88,21 @@ function searchOnce(type: string, reply: nock.Body = bundle([])): string[] {
   return seen;
 }
 
-/** The `:contains` probe on one string parameter, answered `status` (200: the server evaluates it). */
-function containsProbe(type: string, param: string, status = 200): void {
+/** The probe of one modifier on one string parameter, answered `status` (200: the server evaluates it). */
+function modifierProbe(
+  type: string,
+  param: string,
+  modifier: 'contains' | 'exact',
+  status = 200,
+): void {
   nock(origin)
-    .get(`/fhir/${type}?${param}:contains=healthcare-fhir-probe&_count=1`)
+    .get(`/fhir/${type}?${param}:${modifier}=healthcare-fhir-probe&_count=1`)
     .reply(status, status === 200 ? bundle([]) : { resourceType: 'OperationOutcome' });
 }
+const containsProbe = (type: string, param: string, status = 200) =>
+  modifierProbe(type, param, 'contains', status);
+const exactProbe = (type: string, param: string, status = 200) =>
+  modifierProbe(type, param, 'exact', status);
 
 describe('FhirStorage requests: records', () => {
   it('get: one GET with Accept application/fhir+json and the configured headers', async () => {
@@ -505,22 +514,46 @@ describe('FhirStorage requests: lookups → search parameters', () => {
   const cases: [string, Lookup[], string][] = [
     ['no lookups', [], ''],
     [
-      'name == → :contains of the longest plain chunk',
+      'name == → :exact on the value and on each part after a space (records without name.text)',
       [['name', C.EQUAL, 'Jane Doe-Smith']],
-      'name:contains=Doe-Smith',
+      'name:exact=Jane%20Doe-Smith%2CDoe-Smith',
+    ],
+    [
+      'name == of one word → :exact on it alone',
+      [['name', C.EQUAL, 'Okello']],
+      'name:exact=Okello',
+    ],
+    [
+      'name == with FHIR specials → :exact, values escaped',
+      [['name', C.EQUAL, 'a,b|c$d\\e']],
+      `name:exact=${encodeURIComponent('a\\,b\\|c\\$d\\\\e')}`,
     ],
     ['name % with FHIR specials', [['name', C.LIKE, 'a,b|c$d\\e%f jklmn']], 'name:contains=jklmn'],
-    ['name in', [['name', C.IN, ['Ann', 'Bo']]], 'name:contains=Ann%2CBo'],
     [
-      'name == of a long value: a chunk from its first 200 code points (HAPI indexes a prefix)',
+      'name in → one :exact parameter, the values and their parts OR-ed',
+      [['name', C.IN, ['Ann Lee', 'Bo', 'Cy Lee']]],
+      'name:exact=Ann%20Lee%2CLee%2CBo%2CCy%20Lee',
+    ],
+    [
+      'name == of a long value (over the 200 characters HAPI keeps exactly) → starts-with on its leading chunk',
       [['name', C.EQUAL, `${'😀'.repeat(250)} tail`]],
-      `name:contains=${encodeURIComponent('😀'.repeat(200))}`,
+      `name=${encodeURIComponent('😀'.repeat(200))}`,
+    ],
+    [
+      'name == with a part that starts with whitespace → starts-with on its leading chunk',
+      [['name', C.EQUAL, 'Ann  Lee']],
+      'name=Ann',
     ],
     ["name < is the adapter's", [['name', C.LT, 'M']], ''],
     [
-      'location == (address-city)',
+      'location == (address-city) → :exact on the whole value (a city is one string)',
       [['location', C.EQUAL, 'Kampala North']],
-      'address-city:contains=Kampala',
+      'address-city:exact=Kampala%20North',
+    ],
+    [
+      'location in → one :exact parameter',
+      [['location', C.IN, ['Gulu', 'Lira']]],
+      'address-city:exact=Gulu%2CLira',
     ],
     ['sex ==', [['sex', C.EQUAL, 'F']], 'gender=female'],
     ['sex in', [['sex', C.IN, ['M', 'F']]], 'gender=male%2Cfemale'],
@@ -609,8 +642,13 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       '_lastUpdated=ge0001-01-01T00:00:00Z&_lastUpdated=le9999-12-31T23:59:59Z',
     ],
     [
-      "name in with more than 50 values is the adapter's (hundreds of substring scans outlast reading)",
-      [['name', C.IN, Array.from({ length: 51 }, (_, i) => `N${i}`)]],
+      'name in with 200 values → one :exact parameter (index look-ups)',
+      [['name', C.IN, Array.from({ length: 200 }, (_, i) => `N${i}`)]],
+      `name:exact=${Array.from({ length: 200 }, (_, i) => `N${i}`).join('%2C')}`,
+    ],
+    [
+      "name in with more than 500 exact values is the adapter's",
+      [['name', C.IN, Array.from({ length: 501 }, (_, i) => `N${i}`)]],
       '',
     ],
     [
@@ -636,15 +674,17 @@ describe('FhirStorage requests: lookups → search parameters', () => {
       if (lookups.some(([field]) => field !== 'id')) {
         nock(origin).get('/fhir/metadata').reply(200, capability);
       }
-      // the storage probes :contains once per string parameter a lookup would use, sent or not
-      const probed = new Set([...query.matchAll(/([a-z-]+):contains/g)].map((m) => m[1]!));
-      if (
-        lookups.some(
-          ([field, op]) => field === 'name' && (op === C.EQUAL || op === C.IN || op === C.LIKE),
-        )
-      )
-        probed.add('name');
-      for (const param of probed) containsProbe('Patient', param);
+      // the storage probes :exact (==, in) and :contains (LIKE) once per string parameter a lookup would use, sent or not
+      const param = (field: string) => (field === 'location' ? 'address-city' : 'name');
+      const probes = new Set<string>();
+      for (const [field, op] of lookups)
+        if (field === 'name' || field === 'location')
+          if (op === C.EQUAL || op === C.IN || op === C.LIKE)
+            probes.add(`${param(field)}:${op === C.LIKE ? 'contains' : 'exact'}`);
+      for (const probe of probes) {
+        const [name, modifier] = probe.split(':') as [string, 'contains' | 'exact'];
+        modifierProbe('Patient', name, modifier);
+      }
       const seen = searchOnce('Patient');
       assert.deepEqual(await storage().filterPatients(...lookups), []);
       const scope = '_tag=urn:test:scope%7Crun-1&_sort=_lastUpdated&_count=200';
@@ -652,7 +692,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     });
   }
 
-  const withoutContains: [string, Lookup[], string][] = [
+  const withoutExact: [string, Lookup[], string][] = [
     [
       'name == → the leading chunk, FHIR string search (starts-with)',
       [['name', C.EQUAL, 'Jane Doe-Smith']],
@@ -660,18 +700,21 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     ],
     ['name in → the leading chunks', [['name', C.IN, ['Ann Lee', 'Bo']]], 'name=Ann%2CBo'],
     ["name == starting with a special character is the adapter's", [['name', C.EQUAL, ' Jo']], ''],
-    ["name % is the adapter's", [['name', C.LIKE, 'oe']], ''],
+    [
+      "name in with more than 50 values is the adapter's (hundreds of OR-ed LIKEs outlast reading)",
+      [['name', C.IN, Array.from({ length: 51 }, (_, i) => `N${i}`)]],
+      '',
+    ],
     [
       'location == → address-city',
       [['location', C.EQUAL, 'Kampala North']],
       'address-city=Kampala',
     ],
   ];
-  for (const [title, lookups, query] of withoutContains) {
-    it(`:contains refused by the server (405): ${title}`, async () => {
+  for (const [title, lookups, query] of withoutExact) {
+    it(`:exact refused by the server (400): ${title}`, async () => {
       nock(origin).get('/fhir/metadata').reply(200, capability);
-      const field = lookups[0]![0] === 'location' ? 'address-city' : 'name';
-      containsProbe('Patient', field, 405);
+      exactProbe('Patient', lookups[0]![0] === 'location' ? 'address-city' : 'name', 400);
       const seen = searchOnce('Patient');
       assert.deepEqual(await storage().filterPatients(...lookups), []);
       const scope = '_tag=urn:test:scope%7Crun-1&_sort=_lastUpdated&_count=200';
@@ -679,14 +722,26 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     });
   }
 
-  it('the :contains probe is sent once per storage and parameter; a failed probe is asked again', async () => {
+  it(":contains refused by the server (405): name % is the adapter's; == still :exact", async () => {
     nock(origin).get('/fhir/metadata').reply(200, capability);
-    nock(origin)
-      .get('/fhir/Patient?name:contains=healthcare-fhir-probe&_count=1')
-      .reply(503, 'down');
+    containsProbe('Patient', 'name', 405);
+    exactProbe('Patient', 'name');
+    const seen = searchOnce('Patient');
+    assert.deepEqual(
+      await storage().filterPatients(['name', C.LIKE, 'oe'], ['name', C.EQUAL, 'Jo']),
+      [],
+    );
+    assert.deepEqual(seen, [
+      '/fhir/Patient?name:exact=Jo&_tag=urn:test:scope%7Crun-1&_sort=_lastUpdated&_count=200',
+    ]);
+  });
+
+  it('the :exact probe is sent once per storage and parameter; a failed probe is asked again', async () => {
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    nock(origin).get('/fhir/Patient?name:exact=healthcare-fhir-probe&_count=1').reply(503, 'down');
     const s = storage({ retry: false });
-    await assert.rejects(s.filterPatients(['name', C.LIKE, 'Jo']), StorageUnavailableError);
-    containsProbe('Patient', 'name', 400);
+    await assert.rejects(s.filterPatients(['name', C.EQUAL, 'Jo']), StorageUnavailableError);
+    exactProbe('Patient', 'name', 400);
     const first = searchOnce('Patient');
     const second = searchOnce('Patient');
     await s.filterPatients(['name', C.EQUAL, 'Jo']);
@@ -728,7 +783,7 @@ describe('FhirStorage requests: lookups → search parameters', () => {
 
   it('candidates are checked exactly: case, accents, parts of names', async () => {
     nock(origin).get('/fhir/metadata').reply(200, capability);
-    containsProbe('Patient', 'name');
+    exactProbe('Patient', 'name');
     searchOnce(
       'Patient',
       bundle([
@@ -1181,24 +1236,41 @@ describe('FhirStorage: failures of the server', () => {
 });
 
 describe('FhirStorage#explain', () => {
-  it('reports support and reliance, and per lookup what the server narrows; its request is the one filter sends', async () => {
+  it('reports support and reliance, and per lookup what the server narrows and whether an index serves it; its request is the one filter sends', async () => {
     nock(origin).get('/fhir/metadata').reply(200, capability);
+    exactProbe('Patient', 'name', 400);
     containsProbe('Patient', 'name', 405);
+    exactProbe('Patient', 'address-city');
     containsProbe('Patient', 'address-city', 200);
     const s = storage();
     const lookups: Lookup[] = [
       ['name', C.EQUAL, 'Jane Doe'],
       ['location', C.LIKE, 'ampa'],
       ['name', C.LIKE, 'ne D'],
+      ['location', C.IN, ['Gulu', 'Lira']],
     ];
     const explained = await s.explain('patient', lookups);
     assert.deepEqual(explained.contains, { name: false, 'address-city': true });
+    assert.deepEqual(explained.exact, { name: false, 'address-city': true });
     assert.equal(explained.searchParams.gender, true);
     assert.deepEqual(
-      explained.lookups.map((l) => l.server),
-      ['name=Jane', 'address-city:contains=ampa', 'nothing: every record in scope is a candidate'],
+      explained.lookups.map((l) => [l.server, l.served]),
+      [
+        ['name=Jane', 'index'],
+        ['address-city:contains=ampa', 'scan'],
+        ['nothing: every record in scope is a candidate', 'scan'],
+        ['address-city:exact=Gulu,Lira', 'index'],
+      ],
     );
-    assert.ok(explained.reliesOn.some((r) => r.startsWith('name: the default string search')));
+    assert.deepEqual(
+      explained.warnings.map((w) => w.split(':')[0]),
+      ['location %', 'name %'],
+      'one warning per lookup the server must scan for',
+    );
+    assert.ok(explained.reliesOn.some((r) => r.startsWith('name: :exact refused (probed)')));
+    assert.ok(
+      explained.reliesOn.some((r) => r.startsWith('address-city:exact (probed: evaluated)')),
+    );
     const seen = searchOnce('Patient');
     await s.filterPatients(...lookups);
     assert.deepEqual(
@@ -1208,10 +1280,26 @@ describe('FhirStorage#explain', () => {
     );
   });
 
+  it('a lookup that can match nothing: no request (served: none), no warning', async () => {
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    for (const param of ['name', 'address-city']) {
+      exactProbe('Patient', param);
+      containsProbe('Patient', param);
+    }
+    const explained = await storage().explain('patient', [['name', C.IN, []]]);
+    assert.deepEqual(
+      explained.lookups.map((l) => l.served),
+      ['none'],
+    );
+    assert.deepEqual(explained.warnings, []);
+  });
+
   it('a lookup that can match nothing: no request; a bad lookup is a ValidationError; an unknown model a TypeError', async () => {
     nock(origin).get('/fhir/metadata').reply(200, capability);
-    containsProbe('Practitioner', 'name');
-    containsProbe('Practitioner', 'address-city');
+    for (const param of ['name', 'address-city']) {
+      exactProbe('Practitioner', param);
+      containsProbe('Practitioner', param);
+    }
     const s = storage();
     const explained = await s.explain('provider', [['status', C.IN, []]]);
     assert.deepEqual(explained.requests, []);

@@ -1,9 +1,9 @@
 /**
  * Owns what the server can do, learned rather than configured: the search
  * parameters its CapabilityStatement (/metadata) lists per resource type,
- * whether the `:contains` modifier works on a parameter (one cheap probe,
- * since a statement cannot say: stock HAPI lists the parameter and answers
- * `405 HAPI-1258` to the modifier), and whether escaped token values
+ * whether the `:exact` and `:contains` modifiers work on a parameter (one
+ * cheap probe each, since a statement cannot say: stock HAPI lists the
+ * parameter and answers `405 HAPI-1258` to `:contains`), and whether escaped token values
  * (`\|`, `\$`, `\,`, `\\`) are unescaped (learned from searches whose answer
  * is known). Each is asked once per storage and asked again after a failure.
  */
@@ -14,8 +14,16 @@ import { isHapi } from './hapi.js';
 /** Parameters every FHIR server supports on every resource type. */
 const COMMON_SEARCH_PARAMS = ['_id', '_lastUpdated', '_tag'];
 
-/** The value the `:contains` probe searches for: matches nothing, asks nothing of the data. */
-export const CONTAINS_PROBE_VALUE = 'healthcare-fhir-probe';
+/** The value the modifier probes search for: matches nothing, asks nothing of the data. */
+export const MODIFIER_PROBE_VALUE = 'healthcare-fhir-probe';
+
+/** The string modifiers the plan may use: `:exact` (an index serves it) for ==/in, `:contains` (a scan) for LIKE. */
+export type StringModifier = 'contains' | 'exact';
+/** One modifier on one string parameter whose support a lookup needs. */
+export interface StringProbe {
+  param: string;
+  modifier: StringModifier;
+}
 
 interface CapabilityRest {
   resource?: { type?: string; searchParam?: { name?: string }[] }[];
@@ -32,6 +40,8 @@ export interface SearchSupport {
   params: ReadonlySet<string>;
   /** String parameters on which `:contains` answered 200. */
   contains: ReadonlySet<string>;
+  /** String parameters on which `:exact` answered 200. */
+  exact: ReadonlySet<string>;
 }
 
 /**
@@ -58,7 +68,7 @@ export type TokenEscapes = 'unknown' | 'works' | 'broken';
 
 export class ServerCapabilities {
   private statement?: Promise<Statement>;
-  private readonly containsProbes = new Map<string, Promise<boolean>>();
+  private readonly modifierProbes = new Map<string, Promise<boolean>>();
   tokenEscapes: TokenEscapes = 'unknown';
 
   constructor(
@@ -108,17 +118,18 @@ export class ServerCapabilities {
   }
 
   /**
-   * Whether `[type]?[param]:contains=…` is evaluated: 200 yes; a 4xx/501
-   * refusal (HAPI: 405 HAPI-1258; others 400 or 501) no. An unreachable or
-   * failing server is an error, not an answer, and is asked again next time.
+   * Whether `[type]?[param]:[modifier]=…` is evaluated: 200 yes; a 4xx/501
+   * refusal (HAPI: 405 HAPI-1258 for `:contains`; others 400 or 501) no. An
+   * unreachable or failing server is an error, not an answer, and is asked
+   * again next time.
    */
-  containsWorks(resourceType: string, param: string): Promise<boolean> {
-    const key = `${resourceType}?${param}`;
-    let probe = this.containsProbes.get(key);
+  modifierWorks(resourceType: string, param: string, modifier: StringModifier): Promise<boolean> {
+    const key = `${resourceType}?${param}:${modifier}`;
+    let probe = this.modifierProbes.get(key);
     if (!probe) {
       probe = this.rest
         .probeSearch(resourceType, [
-          [`${param}:contains`, CONTAINS_PROBE_VALUE],
+          [`${param}:${modifier}`, MODIFIER_PROBE_VALUE],
           ['_count', '1'],
         ])
         .then((status) => {
@@ -126,26 +137,30 @@ export class ServerCapabilities {
           if ((status >= 400 && status < 500 && status !== 401 && status !== 403) || status === 501)
             return false;
           throw new BadStorageResponseError(
-            `the FHIR server answered the :contains probe with ${status}`,
+            `the FHIR server answered the :${modifier} probe with ${status}`,
             status,
           );
         });
-      probe.catch(() => this.containsProbes.delete(key));
-      this.containsProbes.set(key, probe);
+      probe.catch(() => this.modifierProbes.delete(key));
+      this.modifierProbes.set(key, probe);
     }
     return probe;
   }
 
-  /** The support the plan needs for `resourceType`; probes `:contains` only on `stringParams` the server lists. */
+  /** The support the plan needs for `resourceType`; probes only the `wanted` modifiers on parameters the server lists. */
   async searchSupport(
     resourceType: string,
-    stringParams: readonly string[],
+    wanted: readonly StringProbe[],
   ): Promise<SearchSupport> {
     const params = await this.searchParams(resourceType);
-    const contains = new Set<string>();
-    for (const param of new Set(stringParams))
-      if (params.has(param) && (await this.containsWorks(resourceType, param))) contains.add(param);
-    return { params, contains };
+    const support = { params, contains: new Set<string>(), exact: new Set<string>() };
+    const asked = new Set<string>();
+    for (const { param, modifier } of wanted) {
+      if (!params.has(param) || asked.has(`${param}:${modifier}`)) continue;
+      asked.add(`${param}:${modifier}`);
+      if (await this.modifierWorks(resourceType, param, modifier)) support[modifier].add(param);
+    }
+    return support;
   }
 
   /** Records what a token search with an escaped value showed (see links.ts). */

@@ -1,13 +1,14 @@
 /**
  * Owns `FhirStorage#explain`: what this server supports (learned as a filter
  * would learn it), what the backend relies on, and for given lookups the
- * exact FHIR request a filter sends and what the adapter then decides. It
- * sends what a filter would send before its search (/metadata, `:contains`
+ * exact FHIR request a filter sends, whether the server can serve it from an
+ * index or must scan, and what the adapter then decides. It sends what a
+ * filter would send before its search (/metadata, `:exact` and `:contains`
  * probes), never the search itself.
  */
 import type { Lookup } from '../../api/types.js';
 import { validateLookups } from '../../api/validation.js';
-import type { ServerCapabilities, TokenEscapes } from './capabilities.js';
+import type { SearchSupport, ServerCapabilities, TokenEscapes } from './capabilities.js';
 import type { FhirRestClient } from './fhir-rest.js';
 import type { ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
@@ -18,6 +19,8 @@ export interface LookupExplanation {
   lookup: Lookup;
   /** What the server is asked for this lookup (`name=Jo`), or why nothing. */
   server: string;
+  /** How the server finds the candidates: from an index, by a scan, or not at all (no request). */
+  served: Serving;
   /** What the adapter decides on every candidate. */
   adapter: string;
 }
@@ -32,12 +35,16 @@ export interface FhirExplanation {
   searchParams: Record<string, boolean>;
   /** The string parameters the mapping uses → whether `:contains` works there (probed). */
   contains: Record<string, boolean>;
+  /** The string parameters the mapping uses → whether `:exact` works there (probed). */
+  exact: Record<string, boolean>;
   /** Whether escaped token values (`\|`, `\$`) are unescaped: learned from link searches. */
   tokenEscapes: TokenEscapes;
   /** What the backend relies on, on this server. */
   reliesOn: string[];
   /** Per lookup: what the server narrows and what the adapter decides. */
   lookups: LookupExplanation[];
+  /** One line per lookup the server must scan for: its cost grows with the server's records, not the answer. */
+  warnings: string[];
   /** The exact request(s) a filter with all the lookups sends (every `next` page is followed after the first). */
   requests: string[];
 }
@@ -47,6 +54,27 @@ export interface ExplainParts {
   rest: FhirRestClient;
   scope: Scope;
   capabilities: ServerCapabilities;
+}
+
+/** How the server finds a lookup's candidates. */
+export type Serving = 'index' | 'scan' | 'none';
+
+/**
+ * `index`: every parameter is one the server answers from an index (`:exact`
+ * hashes, starts-with on the normalized value, tokens, dates); `scan`: a
+ * `:contains` substring scan, or nothing sent, so every record in scope is read.
+ */
+export function planServing(plan: SearchPlan): Serving {
+  if (plan.kind === 'no-match') return 'none';
+  if (plan.kind === 'server-cannot-narrow') return 'scan';
+  return plan.params.some((p) => p.modifier === 'contains') ? 'scan' : 'index';
+}
+
+function scanWarning(lookup: Lookup, plan: SearchPlan): string {
+  const what = `${lookup[0]} ${lookup[1]}`;
+  return plan.kind === 'narrow'
+    ? `${what}: a :contains substring scan of every indexed value on the server (no index serves it); its time grows with the server, not the answer`
+    : `${what}: the server cannot narrow it here, so the adapter checks every record the other lookups select (every record in scope when none does)`;
 }
 
 function describePlan(plan: SearchPlan): string {
@@ -62,6 +90,22 @@ function describePlan(plan: SearchPlan): string {
   }
 }
 
+/** What `==`/`in` and LIKE on one string parameter rely on, as probed. */
+function stringReliance(mapping: ResourceMapping, param: string, support: SearchSupport): string {
+  const humanName = [...mapping.fields.values()].some(
+    (m) => m.search?.param === param && m.type === 'HumanName',
+  );
+  const whole = support.exact.has(param)
+    ? humanName
+      ? `${param}:exact (probed: evaluated) for == and in, from the exact-value index: the value, and each part after a space for records without name.text (so it also reads everyone whose name part equals the value's last word)`
+      : `${param}:exact (probed: evaluated) for == and in, from the exact-value index`
+    : `${param}: :exact refused (probed), so == and in use the default string search (starts-with on the value's first word, index-served but wide)`;
+  const part = support.contains.has(param)
+    ? `${param}:contains (probed: evaluated) for LIKE: a substring scan no index serves`
+    : `${param}: :contains refused (probed), so LIKE is the adapter's (every record in scope is read)`;
+  return `${whole}; ${part}`;
+}
+
 const formatValue = (value: unknown): string =>
   value instanceof Date ? value.toISOString() : JSON.stringify(value);
 
@@ -75,13 +119,20 @@ export async function explainLookups(
   const stringParams = searchFields
     .filter((m) => m.search!.type === 'string')
     .map((m) => m.search!.param);
-  const support = await capabilities.searchSupport(type, stringParams);
+  const support = await capabilities.searchSupport(
+    type,
+    stringParams.flatMap((param) => [
+      { param, modifier: 'exact' as const },
+      { param, modifier: 'contains' as const },
+    ]),
+  );
   const searchParams = Object.fromEntries(
     searchFields.map((m) => [m.search!.param, support.params.has(m.search!.param)]),
   );
   const contains = Object.fromEntries(
     stringParams.map((p) => [p, support.contains.has(p)] as const),
   );
+  const exact = Object.fromEntries(stringParams.map((p) => [p, support.exact.has(p)] as const));
 
   const reliesOn = [
     'GET /metadata: the CapabilityStatement lists the search parameters used (unlisted ones are left to the adapter)',
@@ -90,12 +141,7 @@ export async function explainLookups(
     'next links are followed to the end (any form: _getpages, _cursor); Bundle.total is never read',
     '_tag searches, when a scope tag is configured',
   ];
-  for (const [param, works] of Object.entries(contains))
-    reliesOn.push(
-      works
-        ? `${param}:contains (probed: evaluated) for ==, in and LIKE`
-        : `${param}: the default string search, starts-with (probed: :contains refused), for == and in; LIKE is the adapter's`,
-    );
+  for (const param of stringParams) reliesOn.push(stringReliance(mapping, param, support));
   if (mapping.model.linkable)
     reliesOn.push(
       capabilities.tokenEscapes === 'works'
@@ -105,11 +151,18 @@ export async function explainLookups(
           : 'identifier=system|value for links; for ids holding \\ , | $ a miss is checked by identifier=system| until the server shows it unescapes them',
     );
 
-  const explained = normalized.map((lookup, i) => ({
-    lookup: lookups[i]!,
-    server: describePlan(planLookup(mapping, lookup, support)),
-    adapter: `keeps exactly the records whose ${lookup.field} ${lookup.operator} ${formatValue(lookups[i]![2])}`,
-  }));
+  const warnings: string[] = [];
+  const explained = normalized.map((lookup, i) => {
+    const lookupPlan = planLookup(mapping, lookup, support);
+    const served = planServing(lookupPlan);
+    if (served === 'scan') warnings.push(scanWarning(lookups[i]!, lookupPlan));
+    return {
+      lookup: lookups[i]!,
+      server: describePlan(lookupPlan),
+      served,
+      adapter: `keeps exactly the records whose ${lookup.field} ${lookup.operator} ${formatValue(lookups[i]![2])}`,
+    };
+  });
   const plan = planSearch(mapping, normalized, support);
   const requests =
     plan.kind === 'no-match'
@@ -128,9 +181,11 @@ export async function explainLookups(
     resourceType: type,
     searchParams,
     contains,
+    exact,
     tokenEscapes: capabilities.tokenEscapes,
     reliesOn,
     lookups: explained,
+    warnings,
     requests,
   };
 }

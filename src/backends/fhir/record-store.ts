@@ -26,7 +26,7 @@ import { importTagParameter, importedRowOf, markImported } from './import-rows.j
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { planSearch, stringParams } from './search-plan.js';
+import { planSearch, stringProbes } from './search-plan.js';
 import type { VersionedWriter } from './versioned-writes.js';
 
 /** One row to import: validated record input, and its content hash (import-rows.ts `rowHash`). */
@@ -282,8 +282,8 @@ export class FhirRecordStore implements RecordStore {
   ): AsyncGenerator<StoredRecord> {
     const normalized = validateLookups(this.model, lookups);
     const support = normalized.some((l) => l.field !== 'id')
-      ? await this.capabilities.searchSupport(this.type, stringParams(this.mapping, normalized))
-      : { params: new Set<string>(), contains: new Set<string>() };
+      ? await this.capabilities.searchSupport(this.type, stringProbes(this.mapping, normalized))
+      : { params: new Set<string>(), contains: new Set<string>(), exact: new Set<string>() };
     const plan = planSearch(this.mapping, normalized, support);
     if (plan.kind === 'no-match') return;
     const pages = this.scope.pages(this.type, plan.kind === 'narrow' ? plan.params : [], {

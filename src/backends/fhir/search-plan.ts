@@ -8,23 +8,25 @@
  *
  * How each operator narrows each kind of search parameter is one table,
  * `OPERATORS`; the rest of the file applies it to what THIS server evaluates
- * (`SearchSupport`, learned in capabilities.ts): a string lookup uses
- * `:contains` where the server evaluates it, else FHIR's default string
- * search (starts-with, any case) on the value's leading chunk for `==`/`in`,
- * else nothing.
+ * (`SearchSupport`, learned in capabilities.ts). Strings: `==`/`in` are sent
+ * so that an index serves them: `:exact` on the values (a HumanName also on
+ * the parts a record without `name.text` is found by, see name-parts.ts),
+ * else FHIR's default string search (starts-with, any case) on each value's
+ * leading chunk; `:contains`, a substring scan no index serves, only for LIKE.
  */
 import { comparisons, type ComparisonOperator } from '../../api/comparisons.js';
 import { matchesLookup } from '../../api/matching.js';
 import type { NormalizedLookup } from '../../api/validation.js';
-import type { SearchSupport } from './capabilities.js';
+import type { SearchSupport, StringProbe } from './capabilities.js';
 import { createdLowerBoundField } from './created-date.js';
 import { isFhirId } from './fhir-rest.js';
+import { exactValues } from './name-parts.js';
 import type { FieldMapping, ResourceMapping } from './resource-mapping.js';
 
 /** One FHIR search parameter: `name[:modifier]=[prefix][system|]v1,…` (values OR-ed, unescaped here). */
 export interface SearchParameter {
   name: string;
-  modifier?: 'contains' | 'not';
+  modifier?: 'contains' | 'exact' | 'not';
   prefix?: 'ge' | 'le';
   /** A token's system: each value is sent as `system|value`. */
   system?: string;
@@ -46,7 +48,7 @@ const narrow = (...params: SearchParameter[]): SearchPlan => ({ kind: 'narrow', 
 
 /** How one operator narrows each kind of search parameter (absent: it cannot). */
 interface OperatorRule {
-  /** String parameters (`:contains`): the whole field (==, in) or a part of it (like). */
+  /** String parameters: the whole field (==, in: `:exact` or starts-with) or a part of it (like: `:contains`). */
   string?: 'whole' | 'part';
   /** Token parameters (`_id`, codes): the values themselves. */
   token?: true;
@@ -79,10 +81,12 @@ const chunkSeparators = /[\s\\%_,|$*]+/u;
 const INDEXED_PREFIX = 200;
 
 /**
- * Each `:contains` value is a substring scan on the server: hundreds OR-ed (an
- * IN of 808 names) or AND-ed (111 LIKE lookups) take HAPI longer than reading
- * the candidates (over 30 s), so a search carries at most this many parameters
- * and values; the rest is left to the adapter (fewer filters: still a superset).
+ * Starts-with values are OR-ed `LIKE 'X%'` on the server and `:contains` ones
+ * substring scans: hundreds OR-ed (an IN of 808 names) or AND-ed (111 LIKE
+ * lookups) take HAPI longer than reading the candidates (over 30 s), so a
+ * search carries at most this many of each; the rest is left to the adapter
+ * (fewer filters: still a superset). `:exact` values are index look-ups: see
+ * name-parts.ts for their bound.
  */
 const MAX_CONTAINS_VALUES = 50;
 const MAX_CONTAINS_PARAMS = 8;
@@ -169,45 +173,58 @@ function leadingChunk(value: string): string | undefined {
   return first ? [...first].slice(0, INDEXED_PREFIX).join('') : undefined;
 }
 
+/** `==`/`in` by FHIR's default string search: each value's leading chunk, starts-with on every indexed part. */
+function startsWithPlan(m: FieldMapping, lookup: NormalizedLookup): SearchPlan {
+  if (lookup.operands.length > MAX_CONTAINS_VALUES) return cannotNarrow;
+  const chunks = lookup.operands.map((o) => leadingChunk(o.text));
+  if (chunks.some((c) => c === undefined)) return cannotNarrow;
+  return narrow({ name: m.search!.param, values: [...new Set(chunks as string[])] });
+}
+
 function stringPlan(
   m: FieldMapping,
   rule: OperatorRule,
   lookup: NormalizedLookup,
-  containsWorks: boolean,
+  support: SearchSupport,
 ): SearchPlan {
   if (!rule.string) return cannotNarrow;
   if (lookup.operands.length === 0) return noMatch;
-  if (!containsWorks && rule.string === 'part') return cannotNarrow;
-  if (lookup.operands.length > MAX_CONTAINS_VALUES) return cannotNarrow;
+  const param = m.search!.param;
+  if (rule.string === 'whole') {
+    const exact = support.exact.has(param)
+      ? exactValues(
+          lookup.operands.map((o) => o.text),
+          m.type === 'HumanName',
+        )
+      : undefined;
+    return exact
+      ? narrow({ name: param, modifier: 'exact', values: exact })
+      : startsWithPlan(m, lookup);
+  }
+  if (!support.contains.has(param)) return cannotNarrow;
   // a part of a value is in every match too; no server searches by more than it indexes
-  const chunks = lookup.operands.map((o) => {
-    const chunk = !containsWorks
-      ? leadingChunk(o.text)
-      : longestChunk(
-          rule.string === 'whole' ? [...o.text].slice(0, INDEXED_PREFIX).join('') : o.text,
-        );
-    return chunk === undefined ? undefined : [...chunk].slice(0, INDEXED_PREFIX).join('');
-  });
-  if (chunks.some((c) => c === undefined)) return cannotNarrow;
+  const chunk = longestChunk(lookup.operands[0]!.text);
+  if (chunk === undefined) return cannotNarrow;
   return narrow({
-    name: m.search!.param,
-    ...(containsWorks ? { modifier: 'contains' as const } : {}),
-    values: [...new Set(chunks as string[])],
+    name: param,
+    modifier: 'contains',
+    values: [[...chunk].slice(0, INDEXED_PREFIX).join('')],
   });
 }
 
-/** The string search parameters the lookups would use: the ones whose `:contains` support matters. */
-export function stringParams(
+/** The string modifiers the lookups would use, per parameter: the ones whose support the server is asked. */
+export function stringProbes(
   mapping: ResourceMapping,
   lookups: readonly NormalizedLookup[],
-): string[] {
-  const params: string[] = [];
+): StringProbe[] {
+  const probes: StringProbe[] = [];
   for (const lookup of lookups) {
     const search = mapping.fields.get(lookup.field)?.search;
-    if (search?.type === 'string' && OPERATORS[lookup.operator].string && lookup.operands.length)
-      params.push(search.param);
+    const part = OPERATORS[lookup.operator].string;
+    if (search?.type === 'string' && part && lookup.operands.length)
+      probes.push({ param: search.param, modifier: part === 'part' ? 'contains' : 'exact' });
   }
-  return params;
+  return probes;
 }
 
 function tokenPlan(name: string, rule: OperatorRule, values: readonly string[]): SearchPlan {
@@ -248,7 +265,7 @@ export function planLookup(
         lookup.operands.map((o) => o.text),
       );
     case 'string':
-      return stringPlan(m, rule, lookup, support.contains.has(m.search.param));
+      return stringPlan(m, rule, lookup, support);
   }
 }
 

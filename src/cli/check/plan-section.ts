@@ -1,16 +1,23 @@
 /**
  * The `check` section on what the server supports and how lookups reach it:
  * `FhirStorage#explain` on the server (its software, the search parameters
- * and `:contains` support our mappings use, what we rely on) and, for the
- * lookups given, the exact FHIR request and what the adapter decides.
- * A search parameter the mappings use that the server does not list, or a
- * `:contains` it refuses, is reported (the results stay exact: the adapter
- * filters) but is not a failure.
+ * and the `:exact`/`:contains` support our mappings use, what we rely on)
+ * and, for the lookups given, the exact FHIR request, whether the server
+ * serves it from an index or must scan (a scan is warned about), and what
+ * the adapter decides. A search parameter the mappings use that the server
+ * does not list, a modifier it refuses, or a scan is reported (the results
+ * stay exact: the adapter filters) but is not a failure.
  */
 import { FhirStorage } from '../../backends/fhir/index.js';
 import { fhirStorageOptionsFromEnv } from '../../config/fhir-storage-env.js';
 import { lookupArgs } from '../lookup-args.js';
 import type { CheckSection } from './section.js';
+
+const SERVED = {
+  index: 'from an index',
+  scan: 'by a scan (see the warning below)',
+  none: 'no request',
+} as const;
 
 const value = (v: unknown): string => (v instanceof Date ? v.toISOString() : JSON.stringify(v));
 
@@ -30,8 +37,11 @@ export const planSection: CheckSection = {
       `search parameters listed: ${Object.entries(e.searchParams)
         .map(([p, listed]) => `${p} ${listed ? 'yes' : 'NO (left to the adapter)'}`)
         .join(', ')}`,
-      `:contains: ${Object.entries(e.contains)
+      `:exact: ${Object.entries(e.exact)
         .map(([p, works]) => `${p} ${works ? 'yes' : 'refused (starts-with search for ==/in)'}`)
+        .join(', ')}`,
+      `:contains: ${Object.entries(e.contains)
+        .map(([p, works]) => `${p} ${works ? 'yes' : "refused (LIKE is the adapter's)"}`)
         .join(', ')}`,
       'we rely on:',
       ...e.reliesOn.map((r) => `  - ${r}`),
@@ -41,6 +51,7 @@ export const planSection: CheckSection = {
       for (const l of e.lookups) {
         lines.push(`  ${l.lookup[0]} ${l.lookup[1]} ${value(l.lookup[2])}`);
         lines.push(`    server:  ${l.server}`);
+        lines.push(`    served:  ${SERVED[l.served]}`);
         lines.push(`    adapter: ${l.adapter}`);
       }
     }
@@ -49,6 +60,7 @@ export const planSection: CheckSection = {
         ? 'request: none (no record can match)'
         : `request: ${e.requests.join('; ')} (then every next page)`,
     );
+    for (const warning of e.warnings) lines.push(`WARNING: scan: ${warning}`);
     return { ok: true, lines };
   },
 };
