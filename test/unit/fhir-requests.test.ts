@@ -425,13 +425,13 @@ describe('FhirStorage requests: deletes on a server whose DELETE answer does not
     resourceType: 'OperationOutcome',
     issue: [{ severity: 'information', code: 'informational' }],
   };
-  const medplum = () =>
+  const other = () =>
     nock(origin)
       .get('/fhir/metadata')
-      .reply(200, { ...capability, software: { name: 'Medplum', version: '5.0.10' } });
+      .reply(200, { ...capability, software: { name: 'Some FHIR Server', version: '1.0' } });
 
-  it('delete on a server not named HAPI: GET, then DELETE with If-Match on the version read; true', async () => {
-    medplum();
+  it('delete on a server named neither HAPI nor Medplum: GET, then DELETE with If-Match on the version read; true', async () => {
+    other();
     nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
     nock(origin, { reqheaders: { 'if-match': 'W/"3"' } })
       .delete('/fhir/Patient/p1')
@@ -440,12 +440,45 @@ describe('FhirStorage requests: deletes on a server whose DELETE answer does not
   });
 
   it('delete of a deleted or missing record on a server not named HAPI: the GET (410/404) answers false, no DELETE is sent', async () => {
-    medplum();
+    other();
     nock(origin).get('/fhir/Patient/gone').reply(410, { resourceType: 'OperationOutcome' });
     nock(origin).get('/fhir/Patient/never').reply(404, { resourceType: 'OperationOutcome' });
     const s = storage();
     assert.equal(await s.deletePatient('gone'), false);
     assert.equal(await s.deletePatient('never'), false);
+  });
+
+  it('delete on Medplum: GET, a deletion claim (conditional create of a Basic), DELETE; true only for the claim made by this call', async () => {
+    nock(origin)
+      .get('/fhir/metadata')
+      .reply(200, { ...capability, software: { name: 'medplum', version: '5.0.10' } });
+    let nonce: unknown;
+    const claim = { system: 'urn:healthcare-fhir:delete-claim', value: 'Patient/p1' };
+    for (const mine of [true, false]) {
+      nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+      nock(origin, {
+        reqheaders: {
+          'if-none-exist': 'identifier=urn:healthcare-fhir:delete-claim%7CPatient%2Fp1',
+        },
+      })
+        .post('/fhir/Basic', (body: Record<string, unknown>) => {
+          nonce = (body.code as { text: string }).text;
+          return (body.identifier as unknown[]).length === 1;
+        })
+        .reply(() => [
+          mine ? 201 : 200,
+          {
+            resourceType: 'Basic',
+            id: 'c1',
+            identifier: [claim],
+            code: { text: mine ? nonce : 'theirs' },
+          },
+        ]);
+      nock(origin).delete('/fhir/Patient/p1').reply(200, allOk);
+    }
+    const s = storage();
+    assert.equal(await s.deletePatient('p1'), true);
+    assert.equal(await s.deletePatient('p1'), false);
   });
 
   it('delete with deleteAnswers read-first sends no /metadata; a 412 (newer version) reads again: gone → false', async () => {
@@ -458,7 +491,7 @@ describe('FhirStorage requests: deletes on a server whose DELETE answer does not
   it('deleteAnswers other than detect, tells or read-first is a TypeError at construction', () => {
     assert.throws(
       () => storage({ deleteAnswers: 'guess' as 'tells' }),
-      /deleteAnswers must be 'detect', 'tells' or 'read-first'/,
+      /deleteAnswers must be 'detect', 'tells', 'read-first' or 'claimed'/,
     );
   });
 });
@@ -1156,7 +1189,7 @@ describe('FhirStorage requests: links', () => {
     nock(origin)
       .get('/fhir/Patient/p1')
       .reply(200, patient('p1', { identifier: ids.slice(1) }));
-    const s = storage();
+    const s = singleWriter(); // a detected mode would read /metadata first (claims are freed after an unlink)
     assert.equal(await s.unlinkPatient('p1', 'v', 'c'), true);
     assert.deepEqual(sent?.identifier, ids.slice(1));
     assert.equal(await s.unlinkPatient('p1', 'v', 'c'), false);

@@ -49,19 +49,28 @@ export interface SearchSupport {
  * whether something was deleted, `SUCCESSFUL_DELETE` vs `…_ALREADY_DELETED`/
  * `…_NOT_FOUND`), so one round trip decides; `read-first` (any other server:
  * FHIR lets a DELETE of a missing or deleted resource answer 200 or 204, and
- * Medplum does), so a read decides, then a DELETE with `If-Match`.
+ * Medplum does), so a read decides, then a DELETE with `If-Match` (racing
+ * deleters: at most one `true` where the server honours it);
+ * `claimed` (a server whose conditional create is atomic: Medplum, which
+ * ignores `If-Match` on DELETE): a read, a deletion claim only one racer
+ * creates (link-claims.ts), then the DELETE.
  */
-export type DeleteAnswers = 'tells' | 'read-first';
+export type DeleteAnswers = 'tells' | 'read-first' | 'claimed';
 /** The `deleteAnswers` option: `detect` (default) asks /metadata; the others are taken as given. */
 export type DeleteAnswersOption = 'detect' | DeleteAnswers;
 
 /** The `deleteAnswers` option, checked. */
 export function checkDeleteAnswers(value: unknown): DeleteAnswersOption {
   const mode = value ?? 'detect';
-  if (mode !== 'detect' && mode !== 'tells' && mode !== 'read-first')
-    throw new TypeError("FhirStorage: deleteAnswers must be 'detect', 'tells' or 'read-first'");
+  if (mode !== 'detect' && mode !== 'tells' && mode !== 'read-first' && mode !== 'claimed')
+    throw new TypeError(
+      "FhirStorage: deleteAnswers must be 'detect', 'tells', 'read-first' or 'claimed'",
+    );
   return mode;
 }
+
+/** Servers whose conditional create is atomic (see link-uniqueness.ts). */
+export const ATOMIC_CONDITIONAL_CREATE = /\bmedplum\b/i;
 
 /** Whether the server unescapes `\|` `\$` `\,` `\\` in token values: unknown until a search shows it. */
 export type TokenEscapes = 'unknown' | 'works' | 'broken';
@@ -101,7 +110,8 @@ export class ServerCapabilities {
     if (this.deletes !== 'detect') return this.deletes;
     const { name } = await this.software();
     // HAPI's DELETE answer tells "deleted now" from "was already gone"
-    return isHapi(name) ? 'tells' : 'read-first';
+    if (isHapi(name)) return 'tells';
+    return name !== undefined && ATOMIC_CONDITIONAL_CREATE.test(name) ? 'claimed' : 'read-first';
   }
 
   /** The search parameters the server lists for `resourceType`. */

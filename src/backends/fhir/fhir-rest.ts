@@ -154,14 +154,22 @@ export class FhirRestClient {
       timeoutMs = this.timeoutMs,
       once = false,
       form,
-    }: { timeoutMs?: number; once?: boolean; form?: HttpRequest['form'] } = {},
+      repeatable = false,
+    }: {
+      timeoutMs?: number;
+      once?: boolean;
+      form?: HttpRequest['form'];
+      /** Sending it twice is harmless (a conditional create). */
+      repeatable?: boolean;
+    } = {},
   ): Promise<HttpResponse<T>> {
     const custom = this.authorize ? await this.authorize() : {};
     const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...custom, ...extra };
     // a search (GET, or POST _search with a form) changes nothing, so it may be repeated
     const idempotent =
       !once &&
-      (method === 'GET' ||
+      (repeatable ||
+        method === 'GET' ||
         method === 'DELETE' ||
         form !== undefined ||
         (method === 'PUT' && 'if-match' in extra));
@@ -474,6 +482,27 @@ export class FhirRestClient {
     );
     if (res.status !== 201 && res.status !== 200) this.badResponse('POST', res.status);
     return this.expectResource('POST', res, type);
+  }
+
+  /**
+   * POST [base]/type with `If-None-Exist: <condition>` (a conditional create,
+   * so it may be sent again): `created` when the server wrote it (201), else
+   * the one resource matching the condition (200).
+   */
+  async createIfNoneExist(
+    type: string,
+    resource: ResourceJson,
+    condition: readonly (readonly [string, string])[],
+  ): Promise<{ created: boolean; resource: ResourceJson }> {
+    const res = await this.send(
+      'POST',
+      this.resourceUrl(type),
+      { prefer: 'return=representation', 'if-none-exist': buildQuery(condition) },
+      resource,
+      { repeatable: true },
+    );
+    if (res.status !== 201 && res.status !== 200) this.badResponse('POST', res.status);
+    return { created: res.status === 201, resource: this.expectResource('POST', res, type) };
   }
 
   /** PUT [base]/type/id with `If-Match: W/"versionId"`. */

@@ -98,9 +98,9 @@ function checkIdentifierSystems(options: FhirStorageOptions): IdentifierSystems 
 
 function checkLinkUniqueness(value: LinkUniquenessOption | undefined): LinkUniquenessOption {
   const mode = value ?? 'detect';
-  if (mode !== 'detect' && mode !== 'server' && mode !== 'single-writer')
+  if (mode !== 'detect' && mode !== 'server' && mode !== 'claims' && mode !== 'single-writer')
     throw new TypeError(
-      "FhirStorage: linkUniqueness must be 'detect', 'server' or 'single-writer'",
+      "FhirStorage: linkUniqueness must be 'detect', 'server', 'claims' or 'single-writer'",
     );
   return mode;
 }

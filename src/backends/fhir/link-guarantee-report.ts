@@ -12,6 +12,7 @@ import {
   installLinkSearchParameters,
   type LinkSystems,
 } from './link-guarantee.js';
+import { CLAIM_GRACE_MS } from './link-claims.js';
 import { findLinkGuarantee } from './link-uniqueness.js';
 
 export interface LinkGuaranteeReport {
@@ -49,11 +50,13 @@ export async function reportLinkGuarantee(
       lines.push('install it with: healthcare-fhir check <base-url> --install');
     }
   }
-  const guaranteed = finding.uniqueness === 'server';
+  const guaranteed = finding.uniqueness !== 'single-writer';
   lines.unshift(
-    guaranteed
+    finding.uniqueness === 'server'
       ? `unique links: guaranteed by the server (${finding.reason}); a link is one If-Match PUT the server's unique index accepts or refuses, from any number of processes`
-      : `WARNING unique links: not guaranteed by the server (${finding.reason})`,
+      : finding.uniqueness === 'claims'
+        ? `unique links: guaranteed by claims (${finding.reason}); from any number of processes; a linker that dies between its claim and its write leaves the pair free for the next link after ${CLAIM_GRACE_MS / 1000} s`
+        : `WARNING unique links: not guaranteed by the server (${finding.reason})`,
   );
   if (!guaranteed) {
     lines.push(SINGLE_WRITER);

@@ -5,6 +5,9 @@
  *   identifier (HAPI with our unique SearchParameters, link-guarantee.ts), so a
  *   link is one versioned write that either lands or is refused, whatever
  *   other processes do and whenever one dies.
+ * - `claims`: the server's conditional create is atomic (Medplum), so a claim
+ *   resource per pair, created with `If-None-Exist`, names the one record that
+ *   may hold it (link-claims.ts).
  * - `single-writer`: no such guarantee; uniqueness holds only among the links
  *   made through this one process (see docs/multi-process.md).
  *
@@ -13,15 +16,21 @@
  * answer is kept; a negative one is asked again after a minute, so an install
  * (`healthcare-fhir check --install`) is picked up without a restart.
  */
-import type { ServerCapabilities } from './capabilities.js';
+import { ATOMIC_CONDITIONAL_CREATE, type ServerCapabilities } from './capabilities.js';
 import type { FhirRestClient } from './fhir-rest.js';
 import { isHapi } from './hapi.js';
 import { checkLinkSearchParameters, type LinkSystems } from './link-guarantee.js';
 
-export type LinkUniqueness = 'server' | 'single-writer';
-/** `detect`: ask the server; `server`: the server is known to refuse duplicates; `single-writer`: never rely on it. */
+export type LinkUniqueness = 'server' | 'claims' | 'single-writer';
+/** `detect`: ask the server; `server`: the server is known to refuse duplicates; `claims`: its conditional create is known to be atomic; `single-writer`: never rely on it. */
 export type LinkUniquenessOption = 'detect' | LinkUniqueness;
 
+/*
+ * ATOMIC_CONDITIONAL_CREATE: servers whose conditional create (`If-None-Exist`)
+ * is atomic across processes: Medplum's `Repository.conditionalCreate` runs in
+ * a SERIALIZABLE transaction "to ensure unique resource creation" (5.0.10;
+ * races in test/integration/claims-server.test.ts).
+ */
 const RECHECK_ABSENT_AFTER_MS = 60_000;
 
 export interface LinkGuaranteeFinding {
@@ -37,6 +46,12 @@ export async function findLinkGuarantee(
   systems: LinkSystems,
 ): Promise<LinkGuaranteeFinding> {
   const software = (await capabilities.software()).name;
+  if (software && ATOMIC_CONDITIONAL_CREATE.test(software)) {
+    return {
+      uniqueness: 'claims',
+      reason: `${software}'s conditional create is atomic (known by the software name in /metadata): a claim resource per pair, created with If-None-Exist, names the one record that may hold it`,
+    };
+  }
   // HAPI is the server known to enforce a SearchParameter carrying its sp-unique extension
   if (!isHapi(software)) {
     return {
@@ -80,7 +95,7 @@ export class LinkUniquenessMode {
       this.foundAt = Date.now();
       asking.then(
         (mode) => {
-          if (mode === 'server') this.foundAt = Infinity; // kept: an install is not taken back by us
+          if (mode !== 'single-writer') this.foundAt = Infinity; // kept: an install is not taken back by us
         },
         () => {
           if (this.found === asking) this.found = undefined; // ask again on the next link

@@ -8,6 +8,9 @@
  *   unique index refuses it (409) when another record holds the pair; only a
  *   409 makes us search who holds it (a stale version is retried). 2 round
  *   trips, 3 when the race is lost; one write, so a crash cannot split a pair.
+ * - `claims`: the pair's claim (link-claims.ts, a conditional create the server
+ *   runs atomically) names the one record that may hold it; then GET + If-Match
+ *   PUT, and a read of the claim to confirm it still names us. 4 round trips.
  * - `single-writer`: search → If-Match write → re-check → undo, serialised per
  *   pair in this process; correct with one writer process only.
  *
@@ -20,6 +23,7 @@ import type { PatientLink } from '../../api/types.js';
 import { validateId, validateSourcePair } from '../../api/validation.js';
 import type { ServerCapabilities } from './capabilities.js';
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
+import { LinkClaims, type Claim } from './link-claims.js';
 import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
 import type { LinkUniquenessMode } from './link-uniqueness.js';
 import { toRecord, type ResourceMapping } from './resource-mapping.js';
@@ -88,6 +92,7 @@ function addingLink(system: string, value: string) {
 
 export class FhirLinkStore implements LinkStore {
   private readonly pairs = new KeyedMutex();
+  private readonly claims: LinkClaims;
 
   constructor(
     private readonly mapping: ResourceMapping,
@@ -97,7 +102,9 @@ export class FhirLinkStore implements LinkStore {
     private readonly systems: IdentifierSystems,
     private readonly capabilities: ServerCapabilities,
     private readonly uniqueness: LinkUniquenessMode,
-  ) {}
+  ) {
+    this.claims = new LinkClaims(rest);
+  }
 
   /**
    * The resources in our scope holding the identifier: one
@@ -134,11 +141,75 @@ export class FhirLinkStore implements LinkStore {
     if (!isFhirId(validateId(id))) return false;
     const system = this.systems.systemFor(name);
     // one attempt per pair at a time in this process: saves round trips in either mode
-    return this.pairs.run(JSON.stringify([system, value]), async () =>
-      (await this.uniqueness.current()) === 'server'
-        ? this.linkGuarded(id, system, value)
-        : this.linkSingleWriter(id, system, value),
-    );
+    return this.pairs.run(JSON.stringify([system, value]), async () => {
+      const mode = await this.uniqueness.current();
+      if (mode === 'server') return this.linkGuarded(id, system, value);
+      if (mode === 'claims') return this.linkClaimed(id, system, value);
+      return this.linkSingleWriter(id, system, value);
+    });
+  }
+
+  /**
+   * The pair's claim decides (link-claims.ts): taken (or found naming us),
+   * then the identifier written, then the claim read again; a claim moved away
+   * meanwhile (a taker after the grace) undoes our write. A claim moved or
+   * changed under us is looked at again, a few times.
+   */
+  private async linkClaimed(id: string, system: string, value: string): Promise<boolean> {
+    const type = this.mapping.resourceType;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      let claim = await this.claims.claim(type, id, system, value);
+      const holder = this.claims.holderOf(claim, type);
+      if (holder !== id) {
+        const taken = await this.takeClaim(claim, holder, id, system, value);
+        if (taken === 'held') return false;
+        if (!taken) continue;
+        claim = taken;
+      }
+      const adding = addingLink(system, value);
+      const stored = await this.writer.modify(type, id, adding.mutate);
+      if (!stored) {
+        await this.claims.release(type, id, system, value); // our record is gone: free the pair
+        return false;
+      }
+      const now = await this.claims.read(claim);
+      if (!now || this.claims.holderOf(now, type) !== id) {
+        if (adding.added()) await this.remove(id, system, value);
+        return false;
+      }
+      return adding.added();
+    }
+    return false;
+  }
+
+  /**
+   * Moves a claim naming another record (or nobody) to `id`: `held` when that
+   * record holds the pair, or may still be writing it (a live record, the
+   * claim younger than the grace); `null` when the claim changed first. After
+   * the move the previous holder is read again: a write of its linker that
+   * landed just before the move keeps the pair there (the claim goes back).
+   */
+  private async takeClaim(
+    claim: Claim,
+    holder: string | undefined,
+    id: string,
+    system: string,
+    value: string,
+  ): Promise<Claim | 'held' | null> {
+    const type = this.mapping.resourceType;
+    if (holder !== undefined) {
+      const current = await this.rest.read(type, holder);
+      if (current && (holds(current, system, value) || !this.claims.outlivedGrace(claim)))
+        return 'held';
+    }
+    const moved = await this.claims.move(claim, type, id);
+    if (!moved || holder === undefined) return moved;
+    const again = await this.rest.read(type, holder);
+    if (again && holds(again, system, value)) {
+      await this.claims.move(moved, type, holder);
+      return 'held';
+    }
+    return moved;
   }
 
   /** The server refuses a second holder: one versioned write decides. */
@@ -182,7 +253,12 @@ export class FhirLinkStore implements LinkStore {
   async unlink(id: string, sourceId: string, sourceName: string): Promise<boolean> {
     const [value, name] = validateSourcePair(sourceId, sourceName);
     if (!isFhirId(validateId(id))) return false;
-    return this.remove(id, this.systems.systemFor(name), value);
+    const system = this.systems.systemFor(name);
+    const removed = await this.remove(id, system, value);
+    // the pair is free again (a crash before this: the next link takes the claim after the grace)
+    if (removed && (await this.uniqueness.current()) === 'claims')
+      await this.claims.release(this.mapping.resourceType, id, system, value);
+    return removed;
   }
 
   private async remove(id: string, system: string, value: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { BadStorageResponseError, ConflictError } from '../../api/errors.js';
 import type { DeleteAnswers } from './capabilities.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+import { claimDeletion } from './link-claims.js';
 
 /** Serialises async work per key, within this process. */
 export class KeyedMutex {
@@ -58,7 +59,9 @@ export class VersionedWriter {
    * Deletes within the same per-resource order as changes: true only when
    * the resource was there and this call deleted it. `answers` (capabilities.ts):
    * `tells` sends the DELETE alone; `read-first` reads first (missing: false,
-   * no DELETE) and sends the DELETE with `If-Match` on the version read.
+   * no DELETE) and sends the DELETE with `If-Match` on the version read;
+   * `claimed` reads, claims the deletion (only one racer gets it), then
+   * DELETEs: true for the claim's holder alone.
    */
   delete(type: string, id: string, answers: DeleteAnswers): Promise<boolean> {
     return this.perResource.run(`${type}/${id}`, () => this.deleteNow(type, id, answers));
@@ -66,15 +69,17 @@ export class VersionedWriter {
 
   /** DELETE, sent again while a concurrent write wins (409/412), up to the retry budget. */
   private async deleteNow(type: string, id: string, answers: DeleteAnswers): Promise<boolean> {
+    let claimed: boolean | undefined;
     for (let attempt = 0; ; attempt++) {
       let version: string | undefined;
-      if (answers === 'read-first') {
+      if (answers !== 'tells' && claimed === undefined) {
         const current = await this.rest.read(type, id);
         if (!current) return false;
-        version = current.meta?.versionId;
+        if (answers === 'claimed') claimed = await claimDeletion(this.rest, type, id);
+        else version = current.meta?.versionId;
       }
       const outcome = await this.rest.delete(type, id, version);
-      if (outcome !== 'conflict') return outcome === 'deleted';
+      if (outcome !== 'conflict') return claimed ?? outcome === 'deleted';
       if (attempt >= this.maxRetries)
         throw new ConflictError(
           `${type} ${id} kept changing; delete gave up after ${attempt + 1} attempts`,
