@@ -274,7 +274,7 @@ describe('audit trail: refusals and streams', () => {
   });
 });
 
-describe('audit trail: when it cannot be written', () => {
+describe('audit trail: where it goes, and when it cannot be written', () => {
   it('a path that became unwritable (a directory) or a full disk makes record answers 503 with no record; it recovers', async () => {
     const log = path.join(dir, 'broken.jsonl');
     const app = await startApp({ storage, audit: await AuditTrail.open({ log }) });
@@ -333,6 +333,45 @@ describe('audit trail: when it cannot be written', () => {
         (e: Error) =>
           e.message.includes(`AUDIT_LOG: cannot append to ${target}`) && reason.test(e.message),
       );
+    }
+  });
+
+  it('AUDIT_LOG=- writes each event as a line of standard output, beside the request log', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: root,
+      env: { ...process.env, HEALTHCARE_STORAGE_BACKEND: 'memory', PORT: '0', AUDIT_LOG: '-' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /listening on (http:\/\/[^\s]+) /.exec(output);
+          if (match) resolve(match[1]!);
+        });
+        child.on('exit', () => reject(new Error(`exited early: ${output}`)));
+      });
+      const answer = await fetch(`${url}/patients/p-${token}`, {
+        headers: { 'x-request-id': `stdout-${token}` },
+      });
+      assert.equal(answer.status, 404);
+      const line = output
+        .split('\n')
+        .find((l) => l.includes(`"request_id":"stdout-${token}"`) && l.includes('"action"'));
+      assert.ok(line, output);
+      const { time: _t, ...event } = JSON.parse(line) as AuditEvent;
+      assert.deepEqual(event, {
+        request_id: `stdout-${token}`,
+        client: 'anonymous',
+        action: 'read',
+        model: 'patient',
+        ids: [`p-${token}`],
+        lookups: [],
+        status: 404,
+      });
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 
