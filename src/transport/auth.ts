@@ -11,7 +11,6 @@
  * an error or `util.inspect`.
  */
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { StorageUnavailableError } from '../api/errors.js';
 import { parseHttpUrl } from '../shared/http-url.js';
 import { origin } from './http.js';
@@ -222,6 +221,8 @@ export abstract class FhirAuth {
           optionalUrl(options, 'tokenUrl'),
           optionalText(options, 'scope'),
           async (tokenUrl) => {
+            // jose is loaded here, on the first assertion: the package root does not load it
+            const { SignJWT } = await import('jose');
             const now = Math.floor(Date.now() / 1000);
             const assertion = await new SignJWT({})
               .setProtectedHeader({ alg: algorithm, kid: keyId, typ: 'JWT' })

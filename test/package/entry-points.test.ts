@@ -2,7 +2,8 @@
  * What importing the package's entry points loads: the root entry
  * (`healthcare-fhir`) loads neither the facade's dependencies (express, pino,
  * swagger-ui-dist) nor the local-server launcher, nor ajv (loaded when a
- * FhirStorage first checks a mapping file); `healthcare-fhir/http` does
+ * FhirStorage first checks a mapping file), nor jose (loaded when SMART
+ * backend auth first signs an assertion); `healthcare-fhir/http` does
  * load Express (so the check can fail). Each import runs in a fresh node
  * process whose resolve hook records every module URL.
  */
@@ -63,14 +64,14 @@ appendFileSync(${JSON.stringify(log)}, required.map((f) => pathToFileURL(f).href
 const facadeDependency = /\/node_modules\/(express|pino|swagger-ui-dist)\//;
 
 describe('package entry points', () => {
-  it('importing healthcare-fhir (src/index.ts) loads no express, pino, swagger-ui-dist, ajv or launcher module', () => {
+  it('importing healthcare-fhir (src/index.ts) loads no express, pino, swagger-ui-dist, ajv, jose or launcher module', () => {
     const loaded = modulesLoadedBy('src/index.ts');
     assert.ok(loaded.some((url) => url.endsWith('/src/backends/fhir/fhir-storage.ts')));
     assert.deepEqual(
       loaded.filter(
         (url) =>
           facadeDependency.test(url) ||
-          /\/node_modules\/ajv\//.test(url) ||
+          /\/node_modules\/(ajv|jose)\//.test(url) ||
           url.includes('/fhir-server/launcher/'),
       ),
       [],
