@@ -8,6 +8,8 @@
  *   stock     the bundled HAPI with HAPI's own defaults (:contains off, search cache on)
  *   tuned     the bundled HAPI as npm test's main run has it (for npm run test:servers)
  *   helios    Helios FHIR Server 0.2.7 (scripts/helios.ts), for npm run test:servers
+ *   medplum   Medplum 5.0.10 built from MEDPLUM_SRC (scripts/medplum.ts), OAuth client
+ *             credentials; for npm run test:servers, opt-in
  *
  * TEST_SERVER_PROFILES (comma-separated) chooses them; the default is
  * DEFAULT_MATRIX_PROFILES (both).
@@ -19,10 +21,17 @@ import path from 'node:path';
 import { freePort, startLocalFhirServer } from '../fhir-server/launcher/index.js';
 import { packageRoot } from '../src/shared/package-root.js';
 import { startHelios } from './helios.js';
+import { startMedplum } from './medplum.js';
 
-export type MatrixProfile = 'tuned' | 'postgres' | 'stock' | 'helios';
+export type MatrixProfile = 'tuned' | 'postgres' | 'stock' | 'helios' | 'medplum';
 /** `tuned` is npm test's main run; `helios` (another implementation, ~40 min to build) runs in `npm run test:servers`. */
-export const KNOWN_PROFILES: readonly MatrixProfile[] = ['tuned', 'postgres', 'stock', 'helios'];
+export const KNOWN_PROFILES: readonly MatrixProfile[] = [
+  'tuned',
+  'postgres',
+  'stock',
+  'helios',
+  'medplum',
+];
 export const DEFAULT_MATRIX_PROFILES: readonly MatrixProfile[] = ['postgres', 'stock'];
 
 /** The server conformance suite: the test files run once per server profile. */
@@ -42,6 +51,12 @@ export const LINK_GUARANTEE_TESTS = [
   'test/integration/link-guarantee.test.ts',
   'test/integration/multi-process-races.test.ts',
 ];
+/**
+ * On Medplum (OAuth on every call, FHIR_AUTH from the environment): the
+ * conformance suite through the library and the facade, links raced by facade
+ * processes under the claims guarantee, racing deleters.
+ */
+export const CLAIMS_SERVER_SUITE = ['test/integration/claims-server.test.ts'];
 /** On another implementation: the suite without the bundled HAPI server's own smoke test. */
 export const OTHER_SERVER_SUITE = SERVER_SUITE.filter(
   (f) => f !== 'test/integration/fhir-server.test.ts',
@@ -115,6 +130,23 @@ export async function runProfile(
         );
       }
       env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_BASE_URL_2: servers[1]!.baseUrl };
+    } else if (profile === 'medplum') {
+      const medplum = await startMedplum(process.env, serverLog);
+      servers.push({ baseUrl: medplum.env.FHIR_BASE_URL!, stop: medplum.stop });
+      // Medplum meters every client (about 50,000 interaction points a minute; the suite spends
+      // more): a retry budget past its 60 s window lets each request wait the quota out
+      env = {
+        ...medplum.env,
+        FHIR_SERVER_PROFILE: 'medplum',
+        RACE_ROUNDS: '10',
+        FHIR_RETRY_MAX_ATTEMPTS: '10',
+        FHIR_RETRY_MAX_ELAPSED_MS: '90000',
+      };
+      const code = await run(CLAIMS_SERVER_SUITE, env);
+      progress(
+        `${profile}: ${code === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`,
+      );
+      return code;
     } else if (profile === 'helios') {
       const helios = await startHelios(process.env, serverLog);
       servers.push(helios);

@@ -4,13 +4,16 @@
  * after it (scripts/server-matrix.ts): the bundled HAPI `tuned` and `stock`,
  * HAPI on PostgreSQL (two nodes), and Helios FHIR Server 0.2.7, a second
  * implementation (built with cargo on first use, about 40 minutes; see
- * scripts/helios.ts). TEST_SERVER_PROFILES (comma-separated) picks some.
+ * scripts/helios.ts), and Medplum 5.0.10 when MEDPLUM_SRC points at its source
+ * or scripts/medplum.sh has one built (opt-in: its server is not published to a
+ * registry). TEST_SERVER_PROFILES (comma-separated) picks some.
  * Prints one line per profile and exits non-zero if any failed.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from '../src/shared/package-root.js';
 import { onShutdownSignal } from '../src/shared/shutdown-signals.js';
+import { medplumConfigured } from './medplum.js';
 import { KNOWN_PROFILES, matrixProfiles, runProfile } from './server-matrix.js';
 
 const root = packageRoot();
@@ -28,7 +31,9 @@ function runFiles(files: string[], extra: NodeJS.ProcessEnv): Promise<number> {
 
 async function main(): Promise<number> {
   const profiles =
-    process.env.TEST_SERVER_PROFILES === undefined ? [...KNOWN_PROFILES] : matrixProfiles();
+    process.env.TEST_SERVER_PROFILES === undefined
+      ? KNOWN_PROFILES.filter((p) => p !== 'medplum' || medplumConfigured(process.env))
+      : matrixProfiles();
   const interrupt = new AbortController();
   onShutdownSignal(() => interrupt.abort());
   const results: [string, string][] = [];

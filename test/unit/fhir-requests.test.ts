@@ -956,6 +956,45 @@ describe('FhirStorage requests: links', () => {
   const escapedQuery =
     'identifier=urn:healthcare-fhir:source:Clinic%2520%25C3%259C%257Cx%7Ca%5C%7Cb%5C%2Cc%5C%24d%5C%5Ce';
 
+  it('link with claims: the claim (If-None-Exist on its hash), GET, If-Match PUT, the claim read again; true', async () => {
+    const { claimKey } = await import('../../src/backends/fhir/link-claims.js');
+    const key = claimKey('Patient', 'urn:healthcare-fhir:source:emr', 'x1');
+    const claim = {
+      resourceType: 'Basic',
+      id: 'c1',
+      meta: { versionId: '1', lastUpdated: new Date().toISOString() },
+      identifier: [{ system: 'urn:healthcare-fhir:link-claim', value: key }],
+      subject: { reference: 'Patient/p1' },
+    };
+    nock(origin, {
+      reqheaders: { 'if-none-exist': `identifier=urn:healthcare-fhir:link-claim%7C${key}` },
+    })
+      .post('/fhir/Basic')
+      .reply(201, claim);
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin, { reqheaders: { 'if-match': 'W/"3"' } })
+      .put('/fhir/Patient/p1')
+      .reply(200, (_: string, body: Record<string, unknown>) => ({
+        ...json(body),
+        meta: { versionId: '4' },
+      }));
+    nock(origin).get('/fhir/Basic/c1').reply(200, claim);
+    assert.equal(await storage({ linkUniqueness: 'claims' }).linkPatient('p1', 'x1', 'emr'), true);
+  });
+
+  it('link with claims: a fresh claim naming another live record that lacks the pair is left to its linker; false after 2 requests', async () => {
+    nock(origin)
+      .post('/fhir/Basic')
+      .reply(200, {
+        resourceType: 'Basic',
+        id: 'c1',
+        meta: { versionId: '1', lastUpdated: new Date().toISOString() },
+        subject: { reference: 'Patient/other' },
+      });
+    nock(origin).get('/fhir/Patient/other').reply(200, patient('other'));
+    assert.equal(await storage({ linkUniqueness: 'claims' }).linkPatient('p1', 'x1', 'emr'), false);
+  });
+
   it('get by source: one identifier search, value escaped, scoped', async () => {
     const seen = searchOnce(
       'Patient',
