@@ -6,7 +6,7 @@
  * what a cursor points at (see docs/streaming.md for what is guaranteed).
  */
 import { ValidationError } from './errors.js';
-import type { StoredRecord } from './record-store.js';
+import type { StoredRecord } from './types.js';
 
 export interface RecordCursor {
   /** The `updated_date` of the last record returned (ISO 8601). */

@@ -8,10 +8,9 @@
 import { compareForStreaming, isAfterCursor, type RecordCursor } from './record-cursor.js';
 import { validateLookups, validateSourcePair } from './validation.js';
 import type { ModelSpec } from './models.js';
-import type { HealthcareStorage, Lookup, PatientLink } from './types.js';
+import type { HealthcareStorage, Lookup, PatientLink, StoredRecord } from './types.js';
 
-/** A record as stored: every model field, `null` when unset. */
-export type StoredRecord = Record<string, string | null>;
+export type { StoredRecord };
 
 export interface IterateOptions {
   /** Resume after this cursor (records in streaming order, see record-cursor.ts). */

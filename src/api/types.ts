@@ -37,6 +37,9 @@ type Writable<R> = {
 export type PatientInput = Writable<PatientRecord>;
 export type ProviderInput = Writable<ProviderRecord>;
 
+/** A record as stored, of any model: every model field, `null` when unset. */
+export type StoredRecord = Record<string, string | null>;
+
 export type LookupScalar = string | Date;
 export type LookupValue = LookupScalar | readonly LookupScalar[];
 
