@@ -55,6 +55,14 @@ export function isTlsFailure(error: unknown): boolean {
   );
 }
 
+/** Which side a TLS failure is about: the server's certificate, ours (a refused handshake), or neither. */
+export function tlsFailureSide(error: unknown): 'server-certificate' | 'refused' | undefined {
+  if (!isTlsFailure(error)) return undefined;
+  const code = codeOf(error)!;
+  if (UNTRUSTED_CERTIFICATE.has(code)) return 'server-certificate';
+  return /ALERT_[A-Z_]+$/.test(code) ? 'refused' : undefined;
+}
+
 /**
  * What a TLS failure means, for the message of the error that reports it
  * (`https://host is unreachable (GET): <this>`); undefined for other errors.
@@ -66,12 +74,12 @@ export function tlsFailureReason(error: unknown): string | undefined {
     .split('\n')[0]!
     .slice(0, 200);
   if (UNTRUSTED_CERTIFICATE.has(code)) {
-    return `TLS: the server's certificate is not trusted (${detail}; ${code}): give the CA that issued it as the tls.ca option (FHIR_TLS_CA_FILE)`;
+    return `TLS: the server's certificate is not trusted (${detail}; ${code})`;
   }
   const alert = /ALERT_([A-Z_]+)$/.exec(code)?.[1];
   if (alert) {
     const meaning = CLIENT_CERTIFICATE_ALERTS[alert] ?? alert.toLowerCase().replace(/_/g, ' ');
-    return `TLS: the server refused the handshake: ${meaning} (${code}); a client certificate is the tls.cert and tls.key options (FHIR_TLS_CERT_FILE, FHIR_TLS_KEY_FILE)`;
+    return `TLS: the server refused the handshake: ${meaning} (${code})`;
   }
   if (/wrong version number/i.test(detail)) {
     return `TLS: the server does not speak TLS on this port (wrong version number): is it an http:// URL?`;

@@ -12,6 +12,7 @@ import type https from 'node:https';
 import tls from 'node:tls';
 import { StorageUnavailableError } from '../api/errors.js';
 import { createHttpsAgent } from './http.js';
+import { tlsFailureSide } from './tls-failures.js';
 
 /** PEM text, or its bytes. */
 export type Pem = string | Buffer;
@@ -200,34 +201,52 @@ export class FhirTls {
 /** Statuses with which a TLS gateway answers, with a page of its own, a client certificate it wants and did not get or does not accept (nginx: 400). */
 const GATEWAY_REFUSALS: ReadonlySet<number> = new Set([400, 403, 495, 496]);
 
-/**
- * A non-JSON 400/403/495/496 from an https server (the transport's
- * `bad-response`) with what it most likely means; any other error as it is.
- * FHIR servers answer errors with an OperationOutcome, gateways with a page.
- */
-export function explainGatewayRefusal(
-  error: unknown,
+const CA_HINT = 'give the CA that issued it as the tls.ca option (FHIR_TLS_CA_FILE)';
+const CLIENT_HINT =
+  'a client certificate is the tls.cert and tls.key options (FHIR_TLS_CERT_FILE, FHIR_TLS_KEY_FILE)';
+
+/** What to do about a TLS failure of the FHIR server (the transport's `unreachable`), or about a gateway's refusal; undefined for anything else. */
+function hint(
+  error: StorageUnavailableError,
   baseUrl: string,
-  tls: FhirTls | undefined,
-): unknown {
+  client: CertificateSummary | undefined,
+): string | undefined {
+  const sent =
+    client && `the client certificate sent: ${client.subject}, issued by ${client.issuer}`;
+  if (error.kind === 'unreachable') {
+    const side = tlsFailureSide(error.cause);
+    if (side === 'server-certificate') return `: ${CA_HINT}`;
+    if (side === 'refused') return `; ${sent ?? CLIENT_HINT}`;
+    return undefined;
+  }
   if (
-    !(error instanceof StorageUnavailableError) ||
     error.kind !== 'bad-response' ||
     !GATEWAY_REFUSALS.has(error.upstreamStatus ?? 0) ||
     !baseUrl.startsWith('https:')
   ) {
-    return error;
+    return undefined;
   }
-  const client = tls?.description.client;
-  const hint = client
-    ? `a TLS gateway answers so when it does not accept the client certificate sent (${client.subject}, issued by ${client.issuer})`
-    : 'a TLS gateway answers so when it requires a client certificate and none was sent (the tls.cert and tls.key options, FHIR_TLS_CERT_FILE and FHIR_TLS_KEY_FILE)';
-  return new StorageUnavailableError(
-    'bad-response',
-    `${error.message}: ${hint}`,
-    error.upstreamStatus,
-    {
-      cause: error,
-    },
-  );
+  return client
+    ? `: a TLS gateway answers so when it does not accept the client certificate sent (${client.subject}, issued by ${client.issuer})`
+    : `: a TLS gateway answers so when it requires a client certificate and none was sent (${CLIENT_HINT.replace('a client certificate is ', '')})`;
+}
+
+/**
+ * A failure of a request to the FHIR server with what to do about it: a TLS
+ * failure names the option and variable to set; a non-JSON 400/403/495/496
+ * from an https server (FHIR servers answer errors with an OperationOutcome,
+ * gateways with a page) says whether a client certificate was sent. Any
+ * other error as it is.
+ */
+export function explainTlsFailure(
+  error: unknown,
+  baseUrl: string,
+  tls: FhirTls | undefined,
+): unknown {
+  if (!(error instanceof StorageUnavailableError)) return error;
+  const more = hint(error, baseUrl, tls?.description.client);
+  if (!more) return error;
+  return new StorageUnavailableError(error.kind, `${error.message}${more}`, error.upstreamStatus, {
+    cause: error,
+  });
 }

@@ -40,19 +40,17 @@ function openssl(dir: string, args: string[]): void {
   }
 }
 
-const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+/** `openssl req`: a new EC P-256 key `<name>.key` for `/CN=<cn>`, and what `more` asks (a CSR, or `-x509` a certificate). */
+function newKey(dir: string, name: string, cn: string, more: string[]): void {
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(dir, ['req', ...ecKey, '-keyout', `${name}.key`, '-subj', `/CN=${cn}`, ...more]);
+}
 
 function makeCa(dir: string, name: string, cn: string): void {
-  openssl(dir, [
-    'req',
+  newKey(dir, name, cn, [
     '-x509',
-    ...EC_KEY,
-    '-keyout',
-    `${name}.key`,
     '-out',
     `${name}.pem`,
-    '-subj',
-    `/CN=${cn}`,
     '-days',
     '3',
     '-addext',
@@ -63,16 +61,7 @@ function makeCa(dir: string, name: string, cn: string): void {
 }
 
 function issue(dir: string, ca: string, name: string, cn: string, extensions: string): void {
-  openssl(dir, [
-    'req',
-    ...EC_KEY,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${cn}`,
-  ]);
+  newKey(dir, name, cn, ['-out', `${name}.csr`]);
   fs.writeFileSync(path.join(dir, `${name}.ext`), extensions);
   openssl(dir, [
     'x509',

@@ -16,7 +16,7 @@ import { FhirStorage, StorageUnavailableError } from '../../src/index.js';
 import { readConfig, startServer } from '../../src/server.js';
 import { runConformanceSuite } from '../../src/testing/index.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
-import { captureLogger } from '../http/helpers.js';
+import { call, captureLogger } from '../http/helpers.js';
 import { startNginxTls } from '../support/nginx-tls.js';
 import { makeTestPki } from '../support/test-pki.js';
 
@@ -188,18 +188,14 @@ describe('FHIR_TLS_* through nginx', () => {
     const running = await startServer(config, { logger });
     try {
       const name = `Facade mTLS ${run}`;
-      const created = await fetch(`${running.url}/patients`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name }),
-      });
+      const created = await call(running.url, 'POST', '/patients', { body: { name } });
       assert.equal(created.status, 201);
-      const record = (await created.json()) as { id: string };
-      assert.equal((await fetch(`${running.url}/patients/${record.id}`)).status, 200);
-      const found = await fetch(`${running.url}/patients?name=${encodeURIComponent(name)}`);
+      const { id } = created.json as { id: string };
+      assert.equal((await call(running.url, 'GET', `/patients/${id}`)).status, 200);
+      const found = await call(running.url, 'GET', `/patients?name=${encodeURIComponent(name)}`);
       assert.deepEqual(
-        ((await found.json()) as { id: string }[]).map((r) => r.id),
-        [record.id],
+        (found.json as { id: string }[]).map((r) => r.id),
+        [id],
       );
     } finally {
       await running.shutdown();

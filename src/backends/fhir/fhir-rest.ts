@@ -20,7 +20,7 @@ import {
   type RetryOptions,
   type RetryPolicy,
 } from '../../transport/retry.js';
-import { explainGatewayRefusal, FhirTls, type FhirTlsOptions } from '../../transport/tls.js';
+import { explainTlsFailure, FhirTls, type FhirTlsOptions } from '../../transport/tls.js';
 import { isHapi } from './hapi.js';
 import { IdSet } from './id-set.js';
 
@@ -187,7 +187,7 @@ export class FhirRestClient {
       };
       const policy = once ? { ...this.retry, maxAttempts: 1 } : this.retry;
       const res = await sendWithRetry<T>(request, policy, idempotent).catch((error) => {
-        throw explainGatewayRefusal(error, this.baseUrl, this.tls);
+        throw explainTlsFailure(error, this.baseUrl, this.tls);
       });
       if (res.status === 401 && authorization) this.auth?.invalidate(authorization);
       return res;
