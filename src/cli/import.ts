@@ -3,24 +3,26 @@
  *
  * 1. reads the whole file once and validates every row (the model's fields,
  *    link values), listing bad rows by line number; bad rows are never written;
- * 2. finds the rows earlier runs imported (below);
- * 3. reads the file again and writes the other good rows in FHIR
- *    `transaction` Bundles of POSTs (`--batch-size`, default 250) at bounded
- *    concurrency (`--concurrency`, default 4), with progress on stderr;
- * 4. links each row's source ids from its link columns (the library's
+ * 2. reads the file again in batches (`--batch-size`, default 250) at bounded
+ *    concurrency (`--concurrency`, default 4), with progress on stderr: per
+ *    batch, one search for the rows earlier runs imported (below), then one
+ *    FHIR `transaction` Bundle of POSTs of the others;
+ * 3. links each row's source ids from its link columns (the library's
  *    `linkPatient`, so the one-patient-per-pair guarantee holds);
- * 5. prints a summary.
+ * 4. prints a summary.
  *
  * Resumable without duplicates: each row has a content hash (SHA-256 over
  * the model, fields and link values; identical rows are one record) that the
- * resource written for it keeps in an extension, beside the model's import
- * tag (backends/fhir/import-rows.ts). Before writing, one count search asks
- * whether anything of this model was imported in scope: nothing (a fresh
- * import) → every row is written with no other request; else those
- * resources are read once and rows whose hash is among them are skipped
- * (their record is linked all the same). So a run after an interruption, an
- * edit of the file, another `--batch-size` or a rename writes only the rows
- * not there yet. Two runs at the same moment may both write a row.
+ * resource written for it keeps as an identifier
+ * (backends/fhir/import-rows.ts). Each batch first searches for its rows'
+ * identifiers (one OR-search, in scope): rows found are skipped (their
+ * record is linked all the same), the others written. So the cost of a run
+ * follows its file, not what the server holds, and a run after an
+ * interruption, an edit of the file, another `--batch-size` or a rename
+ * writes only the rows not there yet. Records that imports before the
+ * identifier wrote (a tag and an extension) are found by one count search
+ * and, only when there are some, read once. Two runs at the same moment may
+ * both write a row.
  */
 import { validateRecordInput, validateSourcePair } from '../api/validation.js';
 import { ValidationError } from '../api/errors.js';
@@ -133,12 +135,12 @@ export async function runImport(
     `${total} rows to write, ${invalid.length} invalid (not written), ${duplicates} repeated in the file\n`,
   );
 
-  // 2. find what earlier runs imported
-  const imported = await store.importedRows();
+  // records imports before the import-row identifier wrote (none on most servers)
+  const imported = await store.legacyImportedRows();
   if (imported.size)
     err.write(`${imported.size} records an earlier import wrote found on the server\n`);
 
-  // 3. write, 4. link
+  // 2. look up and write, 3. link
   const counts = { written: 0, present: 0, failed: 0, linked: 0 };
   const failures: string[] = [];
   const progress = new Progress(total, err);
@@ -162,7 +164,7 @@ export async function runImport(
     try {
       results = present
         ? batch.map((row) => ({ id: imported.get(row.hash)! }))
-        : await store.putNew(batch.map((row) => ({ data: row.data, hash: row.hash })));
+        : await store.importRows(batch.map((row) => ({ data: row.data, hash: row.hash })));
     } catch (error) {
       const failed = error instanceof Error ? error.message : String(error);
       results = batch.map(() => ({ failed }));
@@ -174,7 +176,7 @@ export async function runImport(
         failures.push(`line ${row.line}: ${result.failed}`);
         continue;
       }
-      if (present) counts.present++;
+      if (present || result.present) counts.present++;
       else counts.written++;
       for (const [source, sourceId] of row.links) {
         if (await storage.linkPatient(result.id, sourceId, source)) counts.linked++;

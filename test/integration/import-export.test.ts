@@ -209,7 +209,7 @@ describe('import and export on HAPI', () => {
     assert.equal((await storage.filterPatients()).length, 30);
   });
 
-  it('a record updated through the library after its import keeps its import-row extension and a re-run does not import it again', async () => {
+  it('a record updated through the library after its import keeps its import-row identifier and a re-run does not import it again', async () => {
     const { env, storage } = scope();
     const file = patientsCsv('updated.csv', 'Updated', 5);
     const args = ['import', file, '--model', 'patient'];
@@ -217,22 +217,20 @@ describe('import and export on HAPI', () => {
     assert.equal(first.code, 0, first.stderr);
     const [target] = await storage.filterPatients(['name', comparisons.EQUAL, 'Name2 Updated']);
     assert.ok(target, 'imported');
-    const rowExtension = async () => {
+    const rowIdentifier = async () => {
       const response = await fetch(`${baseUrl}/Patient/${target.id}`, {
         headers: { 'cache-control': 'no-cache' },
       });
       const resource = (await response.json()) as {
-        extension?: { url: string; valueString?: string }[];
+        identifier?: { system?: string; value?: string }[];
       };
-      return resource.extension?.find(
-        (e) => e.url === 'https://healthcare-fhir.dev/fhir/StructureDefinition/import-row',
-      )?.valueString;
+      return resource.identifier?.find((i) => i.system === 'urn:healthcare-fhir:import-row')?.value;
     };
-    const hash = await rowExtension();
+    const hash = await rowIdentifier();
     assert.match(hash ?? '', /^[0-9a-f]{40}$/);
 
     assert.ok(await storage.updatePatient(target.id!, { name: 'Renamed Updated', sex: 'M' }));
-    assert.equal(await rowExtension(), hash, 'the update kept the extension');
+    assert.equal(await rowIdentifier(), hash, 'the update kept the identifier');
     assert.equal((await storage.getPatient(target.id!))?.name, 'Renamed Updated');
 
     const second = await cli(args, env).done;

@@ -1,10 +1,11 @@
 /**
- * The exact FHIR requests `healthcare-fhir import` sends: a fresh import is
- * one `_summary=count` search for the import tag and one transaction of POSTs
- * per batch, nothing else; a re-run reads the import-tagged resources once
- * and writes only the rows whose hash none of them holds; a transaction whose
- * answer is lost is looked for among what was imported since just before it
- * was sent, and only the rows not found are sent again. nock stands in for
+ * The exact FHIR requests `healthcare-fhir import` sends: one search for any
+ * resource with the tag of imports before the import-row identifier (`_count=1`), then per
+ * batch one search for the batch's row identifiers and one transaction of
+ * POSTs of the rows not found, nothing else (never a read of what else was
+ * imported); rows of older imports are read once only when that search finds
+ * one; a transaction whose answer is lost is looked for by its rows'
+ * identifiers, and only the rows not found are sent again. nock stands in for
  * the server here only; the import is tested end to end against HAPI in
  * test/integration/import-export.test.ts.
  */
@@ -20,8 +21,9 @@ import { useStrictNock } from '../support/strict-nock.js';
 const origin = 'http://fhir.test';
 const scopeTag = 'urn:test:scope|run-1';
 const env = { FHIR_BASE_URL: `${origin}/fhir`, FHIR_SCOPE_TAG: scopeTag };
-const importTag = 'urn:healthcare-fhir:import|patient';
-const rowExtension = 'https://healthcare-fhir.dev/fhir/StructureDefinition/import-row';
+const legacyTag = 'urn:healthcare-fhir:import|patient';
+const legacyExtension = 'https://healthcare-fhir.dev/fhir/StructureDefinition/import-row';
+const rowSystem = 'urn:healthcare-fhir:import-row';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-import-unit-'));
 
 useStrictNock();
@@ -30,7 +32,8 @@ interface Resource {
   resourceType: string;
   id?: string;
   meta: { tag: { system: string; code: string }[]; lastUpdated?: string };
-  extension: { url: string; valueString?: string }[];
+  identifier?: { system: string; value: string }[];
+  extension?: { url: string; valueString?: string }[];
   name: { text: string }[];
 }
 interface Entry {
@@ -67,7 +70,7 @@ const cleanSummary = (written: number, alreadyPresent: number) => ({
 
 const nameOf = (resource: Resource) => resource.name[0]!.text;
 const hashOf = (resource: Resource) =>
-  resource.extension.find((e) => e.url === rowExtension)?.valueString;
+  resource.identifier?.find((i) => i.system === rowSystem)?.value;
 
 /** A reply function's request body's entries (nock passes the body raw). */
 const bodyEntries = (body: unknown): Entry[] =>
@@ -97,13 +100,40 @@ const searchset = (resources: readonly Resource[]) => ({
   entry: resources.map((resource) => ({ resource, search: { mode: 'match' } })),
 });
 
-/** Expects the one count search for the import tag (scoped, no-cache), answering `total`. */
-function expectCount(total: number, headers: Record<string, string> = {}) {
+/** Expects the one search for any resource with the tag of older imports (unscoped, one match asked, no-cache), answering `found` of them. */
+function expectLegacyProbe(found: readonly Resource[]) {
   nock(origin)
     .get('/fhir/Patient')
-    .query({ _tag: [importTag, scopeTag], _summary: 'count' })
+    .query({ _tag: legacyTag, _count: '1', _elements: 'id' })
     .matchHeader('cache-control', 'no-cache')
-    .reply(200, { resourceType: 'Bundle', type: 'searchset', total }, headers);
+    .reply(200, searchset(found));
+}
+
+/**
+ * Expects `times` searches for row identifiers (one OR-search each, scoped,
+ * keyset-sorted, no-cache), recording the hashes each asks for and answering
+ * with the resources of `held` that hold one of them.
+ */
+function expectRowSearches(asked: string[][], times: number, held: () => readonly Resource[]) {
+  nock(origin)
+    .get('/fhir/Patient')
+    .query(true)
+    .matchHeader('cache-control', 'no-cache')
+    .times(times)
+    .reply(200, (uri) => {
+      const { identifier, ...rest } = Object.fromEntries(new URL(uri, origin).searchParams);
+      assert.deepEqual(rest, {
+        _elements: 'identifier,meta',
+        _tag: scopeTag,
+        _sort: '_lastUpdated',
+        _count: '1000',
+      });
+      const values = String(identifier).split(',');
+      for (const value of values) assert.match(value, new RegExp(`^${rowSystem}\\|[0-9a-f]{40}$`));
+      const hashes = values.map((v) => v.slice(rowSystem.length + 1));
+      asked.push(hashes);
+      return searchset(held().filter((r) => hashes.includes(hashOf(r)!)));
+    });
 }
 
 /** Expects transactions, `times` of them, storing what they POST into `sent`. */
@@ -118,9 +148,10 @@ function expectTransactions(sent: Entry[][], times: number) {
     });
 }
 
-/** Does a first import of `file` (count 0, one transaction per batch): what it stored. */
+/** Does a first import of `file` (nothing there yet, one transaction per batch): what it stored. */
 async function importFresh(file: string, batches: number): Promise<Resource[]> {
-  expectCount(0);
+  expectLegacyProbe([]);
+  expectRowSearches([], batches, () => []);
   const stored: Resource[] = [];
   nock(origin)
     .post('/fhir', (body: { type: string }) => body.type === 'transaction')
@@ -136,9 +167,11 @@ async function importFresh(file: string, batches: number): Promise<Resource[]> {
 }
 
 describe('import: the FHIR requests it sends', () => {
-  it('a fresh import of 45 rows in batches of 2 sends one count search for the import tag (scoped, no-cache) and 23 transactions of POSTs, each resource carrying the scope tag, the import tag and its row hash, nothing else', async () => {
+  it('a fresh import of 45 rows in batches of 2 sends one search for any resource with the older import tag (_count=1), then per batch one search for its 2 row identifiers and one transaction of POSTs, each resource carrying the scope tag and its row identifier, nothing else', async () => {
     const sent: Entry[][] = [];
-    expectCount(0);
+    const asked: string[][] = [];
+    expectLegacyProbe([]);
+    expectRowSearches(asked, 23, () => []);
     expectTransactions(sent, 23);
 
     const result = await run([csv('fresh.csv', 45), '--model', 'patient', '--batch-size', '2']);
@@ -155,84 +188,110 @@ describe('import: the FHIR requests it sends', () => {
       assert.equal(resource.id, undefined, 'the server assigns the id');
       assert.deepEqual(
         resource.meta.tag.map((t) => `${t.system}|${t.code}`),
-        [scopeTag, importTag],
+        [scopeTag],
+      );
+      assert.equal(
+        resource.extension?.some((e) => e.url === legacyExtension),
+        false,
+        'no row extension: the identifier is the mark',
       );
       assert.match(hashOf(resource) ?? '', /^[0-9a-f]{40}$/);
     }
     assert.equal(new Set(entries.map((e) => hashOf(e.resource))).size, 45, 'a hash per row');
+    assert.deepEqual(
+      asked.flat().sort(),
+      entries.map((e) => hashOf(e.resource)).sort(),
+      'each row was looked up once, by its hash',
+    );
     assert.deepEqual(
       entries.map((e) => nameOf(e.resource)).sort(),
       Array.from({ length: 45 }, (_, i) => `Row${i} Unit`).sort(),
     );
   });
 
-  it('a re-run sends the count search, reads the import-tagged resources once (scoped, _elements=meta,extension, keyset-sorted) and one transaction of only the rows whose hash none of them holds', async () => {
+  it("a re-run looks up each batch's row identifiers and sends a transaction of only the rows none of the answers holds (none for a batch found whole)", async () => {
     const file = csv('rerun.csv', 5);
     const stored = await importFresh(file, 1);
     // rows 2 and 4 are gone since (deleted): the server holds rows 0, 1 and 3
     const left = stored.filter((r) => !['Row2 Unit', 'Row4 Unit'].includes(nameOf(r)));
 
-    expectCount(3);
-    nock(origin)
-      .get('/fhir/Patient')
-      .query({
-        _tag: [importTag, scopeTag],
-        _elements: 'meta,extension',
-        _sort: '_lastUpdated',
-        _count: '200',
-      })
-      .matchHeader('cache-control', 'no-cache')
-      .reply(200, searchset(left));
+    expectLegacyProbe([]);
+    const asked: string[][] = [];
+    expectRowSearches(asked, 3, () => left);
     const sent: Entry[][] = [];
-    expectTransactions(sent, 1);
+    expectTransactions(sent, 2);
 
     const result = await run([file, '--model', 'patient', '--batch-size', '2']);
 
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.summary, cleanSummary(2, 3));
-    assert.deepEqual(
-      sent.map((batch) => batch.map((e) => nameOf(e.resource))),
-      [['Row2 Unit', 'Row4 Unit']],
-    );
+    assert.deepEqual(asked.map((hashes) => hashes.length).sort(), [1, 2, 2]);
+    assert.deepEqual(sent.map((batch) => batch.map((e) => nameOf(e.resource))).sort(), [
+      ['Row2 Unit'],
+      ['Row4 Unit'],
+    ]);
     const gone = stored.filter((r) => !left.includes(r)).map(hashOf);
     assert.deepEqual(
-      sent[0]!.map((e) => hashOf(e.resource)),
-      gone,
+      sent.map((batch) => hashOf(batch[0]!.resource)).sort(),
+      gone.sort(),
       'the same row hashes as the first run',
     );
   });
 
-  it("a lost transaction answer is followed by one search for import-tagged resources with _lastUpdated=ge the server's time (its Date header) less a second, and only the rows not found are sent again", async () => {
-    const serverTime = Date.parse('2031-05-06T07:08:09Z'); // the server's clock is far from ours
-    const ourStart = Date.now();
-    expectCount(0, { date: new Date(serverTime).toUTCString() });
+  it('records of an import before the identifier (tag and extension) are read once (scoped) when the probe finds one, and their rows are neither looked up nor written', async () => {
+    const file = csv('legacy.csv', 3);
+    const stored = await importFresh(file, 1);
+    // the server holds row 1 as an older import wrote it
+    const old = stored.find((r) => nameOf(r) === 'Row1 Unit')!;
+    const legacy: Resource = {
+      ...old,
+      identifier: undefined,
+      meta: { ...old.meta, tag: [{ system: 'urn:healthcare-fhir:import', code: 'patient' }] },
+      extension: [{ url: legacyExtension, valueString: hashOf(old)! }],
+    };
+    expectLegacyProbe([legacy]);
+    nock(origin)
+      .get('/fhir/Patient')
+      .query({
+        _tag: [legacyTag, scopeTag],
+        _elements: 'meta,extension',
+        _sort: '_lastUpdated',
+        _count: '1000',
+      })
+      .matchHeader('cache-control', 'no-cache')
+      .reply(200, searchset([legacy]));
+    const asked: string[][] = [];
+    expectRowSearches(asked, 1, () => []);
+    const sent: Entry[][] = [];
+    expectTransactions(sent, 1);
+
+    const result = await run([file, '--model', 'patient']);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.summary, cleanSummary(2, 1));
+    assert.equal(asked.flat().includes(hashOf(old)!), false, 'the older row is not looked up');
+    assert.deepEqual(
+      sent.map((batch) => batch.map((e) => nameOf(e.resource))),
+      [['Row0 Unit', 'Row2 Unit']],
+    );
+  });
+
+  it("a lost transaction answer is followed by one search for that batch's row identifiers, and only the rows not found are sent again", async () => {
+    expectLegacyProbe([]);
+    const asked: string[][] = [];
+    let lostStored: Resource[] = [];
+    expectRowSearches(asked, 2, () => lostStored);
     let lost: Entry[] = [];
     nock(origin)
       .post('/fhir', (body: { type: string; entry: Entry[] }) => {
         lost = body.entry;
         return body.type === 'transaction';
       })
-      .replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
-    let since = '';
-    nock(origin)
-      .get('/fhir/Patient')
-      .query((query) => {
-        since = String(query._lastUpdated).replace(/^ge/, '');
-        assert.deepEqual(
-          { ...query },
-          {
-            _tag: [importTag, scopeTag],
-            _elements: 'meta,extension',
-            _lastUpdated: `ge${since}`,
-            _sort: '_lastUpdated',
-            _count: '200',
-          },
-        );
-        return true;
-      })
-      .matchHeader('cache-control', 'no-cache')
-      // the search finds rows 0 and 1 of the three (written by the lost request)
-      .reply(200, () => searchset(store(lost.slice(0, 2))));
+      .reply(() => {
+        // the server wrote rows 0 and 1 of the three, and the answer is lost
+        lostStored = store(lost.slice(0, 2));
+        return [502, 'Bad Gateway'];
+      });
     const resent: Entry[][] = [];
     expectTransactions(resent, 1);
 
@@ -240,11 +299,10 @@ describe('import: the FHIR requests it sends', () => {
 
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.summary, cleanSummary(3, 0));
-    const elapsed = Date.now() - ourStart;
-    const bound = Date.parse(since);
-    assert.ok(
-      bound >= serverTime - 1000 && bound <= serverTime - 1000 + elapsed + 1000,
-      `the bound ${since} is the server's time of sending less a second`,
+    assert.deepEqual(
+      asked.map((hashes) => hashes.length),
+      [3, 3],
+      'the batch was looked up before sending and once after the lost answer',
     );
     assert.deepEqual(
       resent.map((batch) => batch.map((e) => nameOf(e.resource))),
@@ -254,7 +312,8 @@ describe('import: the FHIR requests it sends', () => {
   });
 
   it('a refused transaction is sent again as a batch and the entry the server rejects is reported by its line', async () => {
-    expectCount(0);
+    expectLegacyProbe([]);
+    expectRowSearches([], 1, () => []);
     nock(origin)
       .post('/fhir', (body: { type: string }) => body.type === 'transaction')
       .reply(400, { resourceType: 'OperationOutcome', issue: [] });

@@ -22,11 +22,16 @@ import type { Lookup } from '../../api/types.js';
 import { validateId, validateLookups, validateRecordInput } from '../../api/validation.js';
 import type { ServerCapabilities } from './capabilities.js';
 import { fixAfterCreate, stampCreated } from './created-date.js';
-import { importTagParameter, importedRowOf, markImported } from './import-rows.js';
+import {
+  importRowsParameter,
+  importedRowOf,
+  legacyImportTagParameter,
+  markImported,
+} from './import-rows.js';
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { planSearch, stringProbes } from './search-plan.js';
+import { planSearch, queryPairs, stringProbes } from './search-plan.js';
 import type { VersionedWriter } from './versioned-writes.js';
 
 /** One row to import: validated record input, and its content hash (import-rows.ts `rowHash`). */
@@ -35,11 +40,14 @@ export interface ImportRow {
   hash: string;
 }
 
-/** An import row's outcome: the id of the record written for it, or why it failed. */
-export type ImportResult = { id: string } | { failed: string };
+/** An import row's outcome: the id of its record (`present`: an earlier run wrote it), or why it failed. */
+export type ImportResult = { id: string; present?: true } | { failed: string };
 
-/** How far our clock may be ahead of the server's, when the server sends no `Date`. */
-const OWN_CLOCK_MARGIN_MS = 5 * 60_000;
+/** Why a row whose answer was lost, or came without a location, failed. */
+const notFoundAfter = (lost: unknown): string =>
+  lost
+    ? `the answer was lost twice (${lost instanceof Error ? lost.message : String(lost)}) and the record was not found`
+    : 'the server answered without a location and the record was not found';
 
 /**
  * How long an import batch waits, in all, for a server that keeps throttling
@@ -98,55 +106,73 @@ export class FhirRecordStore implements RecordStore {
   }
 
   /**
-   * Row hash → record id of everything an import of this model wrote in
-   * scope (import-rows.ts): one `_summary=count` search for the import tag;
-   * when it finds some (or the server gives no total), those resources are
-   * read once, page by page, asking only for their meta and extensions
-   * (`_elements`, which a server may ignore: the hash is read from whatever
-   * comes back).
+   * Row hash → record id of what imports before the import-row identifier
+   * wrote in scope (import-rows.ts). First one search for any resource of
+   * this type with their tag (`_count=1`, in any scope: a single-tag search
+   * an index answers at once, whatever the server holds); only when there is
+   * one are those in scope read, once, asking only for their meta and
+   * extensions (`_elements`, which a server may ignore). Empty, after that
+   * one search, on a server where every import carried the identifier.
    */
-  async importedRows(): Promise<Map<string, string>> {
+  async legacyImportedRows(): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    const count = await this.scope.count(this.type, [importTagParameter(this.model)]);
-    if (count !== 0) await this.collectImported(found);
+    const tag = legacyImportTagParameter(this.model);
+    const probe: [string, string][] = [...queryPairs([tag]), ['_count', '1'], ['_elements', 'id']];
+    if (this.rest.answersOffsetQueries) probe.push(['_offset', '0']);
+    if (!(await this.rest.searchPage(this.type, { params: probe })).resources.length) return found;
+    const elements = { name: '_elements', values: ['meta', 'extension'] };
+    for await (const page of this.scope.pages(this.type, [tag, elements], {}))
+      for (const resource of page) {
+        const hash = importedRowOf(resource);
+        if (hash !== undefined && !found.has(hash)) found.set(hash, resource.id!);
+      }
     return found;
   }
 
-  /** Adds the row hash → id of each imported resource (updated at or after `since`, when given) to `into`. */
-  private async collectImported(into: Map<string, string>, since?: string): Promise<void> {
-    const pages = this.scope.pages(
-      this.type,
-      [importTagParameter(this.model), { name: '_elements', values: ['meta', 'extension'] }],
-      { start: since === undefined ? undefined : { after: since, ids: [] } },
-    );
-    for await (const page of pages)
+  /** Row hash → record id of the resources in scope imported from rows of these hashes: one OR-search of their identifiers. */
+  async importedAmong(hashes: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (!hashes.length) return found;
+    const params = [
+      importRowsParameter(hashes),
+      { name: '_elements', values: ['identifier', 'meta'] },
+    ];
+    for await (const page of this.scope.pages(this.type, params, {}))
       for (const resource of page) {
         const hash = importedRowOf(resource);
-        if (hash !== undefined && !into.has(hash)) into.set(hash, resource.id!);
+        if (hash !== undefined && !found.has(hash)) found.set(hash, resource.id!);
       }
+    return found;
   }
 
   /**
-   * Writes import rows as new records, each marked with the import tag and
-   * its row hash, all POSTed in one `transaction` Bundle (server-assigned
-   * ids; a `batch` when the server refuses the transaction as a whole, so one
-   * bad entry fails alone). When the answer is lost (timeout, reset, a server
-   * error) the batch may have been written all the same: the resources
-   * imported since just before it was sent are searched once; rows found
-   * there count as written and only the others are sent again (once; still
-   * lost, they fail and a later run writes them). Per row: its record's id,
-   * or why it failed.
+   * Imports rows: those whose record an earlier run wrote (found by one
+   * search for the batch's row identifiers, never by reading what else was
+   * imported) are `present`; the others are POSTed as new records, each
+   * marked with its row's identifier, in one `transaction` Bundle
+   * (server-assigned ids; a `batch` when the server refuses the transaction
+   * as a whole, so one bad entry fails alone). When the answer is lost
+   * (timeout, reset, a server error) the batch may have been written all the
+   * same: its rows are searched for again the same way; rows found count as
+   * written and only the others are sent again (once; still lost, they fail
+   * and a later run writes them). Per row: its record's id, or why it failed.
    */
-  async putNew(rows: readonly ImportRow[]): Promise<ImportResult[]> {
-    const resources = rows.map(({ data, hash }) => {
+  async importRows(rows: readonly ImportRow[]): Promise<ImportResult[]> {
+    const results: (ImportResult | undefined)[] = rows.map(() => undefined);
+    const earlier = await this.importedAmong(rows.map((row) => row.hash));
+    let pending: number[] = [];
+    rows.forEach(({ hash }, i) => {
+      const id = earlier.get(hash);
+      if (id) results[i] = { id, present: true };
+      else pending.push(i);
+    });
+    const resources = rows.map(({ data, hash }, i) => {
+      if (results[i]) return undefined;
       const { resource } = this.newResource(data);
-      markImported(resource, this.model, hash);
+      markImported(resource, hash);
       return resource;
     });
-    const results: (ImportResult | undefined)[] = rows.map(() => undefined);
-    let pending = [...rows.keys()];
     for (let attempt = 1; pending.length; attempt++) {
-      const since = this.timeBeforeSending();
       let answers: Awaited<ReturnType<FhirRestClient['batch']>> | undefined;
       let lost: unknown;
       try {
@@ -164,21 +190,16 @@ export class FhirRecordStore implements RecordStore {
         else if (id) results[rowIndex] = { id };
         else unlocated.push(rowIndex);
       });
-      if (!unlocated.length) break;
-      // written or not: looked for among what was imported since it was sent
-      const found = new Map<string, string>();
-      await this.collectImported(found, since);
+      // written or not: looked for by their row identifiers
+      const found = unlocated.length
+        ? await this.importedAmong(unlocated.map((i) => rows[i]!.hash))
+        : new Map<string, string>();
       pending = [];
       for (const rowIndex of unlocated) {
         const id = found.get(rows[rowIndex]!.hash);
         if (id) results[rowIndex] = { id };
         else if (lost && attempt < 2) pending.push(rowIndex);
-        else
-          results[rowIndex] = {
-            failed: lost
-              ? `the answer was lost twice (${lost instanceof Error ? lost.message : String(lost)}) and the record was not found`
-              : 'the server answered without a location and the record was not found',
-          };
+        else results[rowIndex] = { failed: notFoundAfter(lost) };
       }
     }
     return results as ImportResult[];
@@ -216,17 +237,6 @@ export class FhirRecordStore implements RecordStore {
       // refused as a whole (one entry the server rejects): each entry on its own
       return this.rest.batch(entries, 'batch');
     }
-  }
-
-  /**
-   * A time at or before the moment of sending, on the server's clock: from
-   * its `Date` header less a second when known, else ours less a margin for
-   * clocks that disagree. Only the cost of a lost answer's search depends on it.
-   */
-  private timeBeforeSending(): string {
-    const serverNow = this.rest.serverNow();
-    const time = serverNow === undefined ? Date.now() - OWN_CLOCK_MARGIN_MS : serverNow - 1000;
-    return new Date(time).toISOString();
   }
 
   /** The id in a transaction answer's location (`Patient/123/_history/1`, maybe absolute). */
@@ -288,6 +298,7 @@ export class FhirRecordStore implements RecordStore {
     if (plan.kind === 'no-match') return;
     const pages = this.scope.pages(this.type, plan.kind === 'narrow' ? plan.params : [], {
       start: options.after,
+      limit: options.limit,
     });
     for await (const page of pages) {
       for (const resource of page) {
