@@ -15,6 +15,8 @@ export type { StoredRecord };
 export interface IterateOptions {
   /** Resume after this cursor (records in streaming order, see record-cursor.ts). */
   after?: RecordCursor;
+  /** A hint: the caller reads at most this many records (a backend need fetch no larger pages). */
+  limit?: number;
 }
 
 /** One model in one backend. Methods validate their input (ValidationError) and return copies. */

@@ -276,7 +276,8 @@ function modelRoutes(
     if (asked.kind === 'page')
       await sendRecordPage(
         res,
-        store(context).iterate(lookups, asked.after ? { after: asked.after } : {}),
+        // one record past the page tells whether there is a next one
+        store(context).iterate(lookups, { after: asked.after, limit: asked.limit + 1 }),
         asked,
       );
     else await sendRecordStream(req, res, store(context).iterate(lookups));

@@ -232,7 +232,7 @@ describe('FhirStorage on a server answering garbage (real local HTTP server)', (
     ['a next link that is not a URL', () => bundle([match(patient('1'))], 'http://[::1')],
     [
       'a next link to the same page again',
-      () => bundle([match(patient('1'))], `${origin}/fhir/Patient?_sort=_lastUpdated&_count=200`),
+      () => bundle([match(patient('1'))], `${origin}/fhir/Patient?_sort=_lastUpdated&_count=1000`),
     ],
     ['a searchset that is not a Bundle', () => outcome()],
     ['a Bundle with entry not an array', () => ({ ...bundle([]), entry: {} })],

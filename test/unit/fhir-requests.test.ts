@@ -72,8 +72,9 @@ const capability = {
 const json = (body: unknown): Record<string, unknown> =>
   (typeof body === 'string' ? JSON.parse(body) : body) as Record<string, unknown>;
 
+/** A storage with a page size set (learning the server's page is in page-size.test.ts). */
 const storage = (options: Partial<ConstructorParameters<typeof FhirStorage>[0]> = {}) =>
-  new FhirStorage({ baseUrl, scopeTag: tag, ...options });
+  new FhirStorage({ baseUrl, scopeTag: tag, pageSize: 200, ...options });
 /** Links that never rely on the server's unique index. */
 const singleWriter = () => storage({ linkUniqueness: 'single-writer' });
 /** Links that rely on the server's unique index without asking it. */

@@ -25,12 +25,17 @@ import { FhirLinkStore, IdentifierSystems } from './links.js';
 import { defaultMappingsDir, loadMappingFile } from './mapping-file.js';
 import { FhirRecordStore } from './record-store.js';
 import { toRecord, type ResourceMapping } from './resource-mapping.js';
+import { PageSize } from './page-size.js';
 import { Scope, type ScopeTag } from './scope.js';
 import { VersionedWriter } from './versioned-writes.js';
 
 /** The connection options (base URL, headers, auth, retry, timeout, tls) are `FhirRestOptions`. */
 export interface FhirStorageOptions extends FhirRestOptions {
-  /** Search page size (`_count`), default 200 (the largest page stock HAPI serves). */
+  /**
+   * Search page size (`_count`). Default: the largest page the server gives,
+   * up to 1,000, learned from its first answer (HAPI caps `_count` silently:
+   * 200 in its starter settings, 1,000 in the bundled `tuned` profile).
+   */
   pageSize?: number;
   /** Directory holding `patient.json` and `practitioner.json`; default `<package root>/mappings`. */
   mappingsDir?: string;
@@ -67,11 +72,10 @@ const MAPPING_FILES: Readonly<Record<string, string>> = {
   provider: 'practitioner.json',
 };
 
-function checkPageSize(value: number | undefined): number {
-  const pageSize = value ?? 200;
-  if (!Number.isInteger(pageSize) || pageSize < 1)
+function checkPageSize(value: number | undefined): PageSize {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1))
     throw new TypeError('FhirStorage: pageSize must be a positive integer');
-  return pageSize;
+  return new PageSize(value);
 }
 
 function checkScopeTag(tag: ScopeTag | undefined): ScopeTag | undefined {

@@ -5,7 +5,8 @@
  *
  *   fhir-storage.ts      FhirStorage: options, mapping files, wiring
  *   record-store.ts      one model on one resource type: get/create/update/delete/filter, import writes
- *   import-rows.ts       the marks an import leaves (tag, row-hash extension) and reads back
+ *   import-rows.ts       the mark an import leaves (the row-hash identifier) and reads back
+ *   page-size.ts         the search page size: the user's, else the server's cap, learned
  *   search-plan.ts       where a lookup becomes a search parameter (the operator table)
  *   resource-mapping.ts  where a record becomes a resource and back
  *   created-date.ts      created_date's rules

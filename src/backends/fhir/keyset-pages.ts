@@ -11,7 +11,9 @@
  * leaves room a filter takes ⌈matches ÷ page size⌉ requests; where it does
  * not (HAPI's starter default caps `_count` at 200, the default page size;
  * the bundled `stock` profile keeps that cap, `tuned` allows 1,000), each
- * later page brings page size − 1 new records. On HAPI each search carries
+ * later page brings page size − 1 new records. Unless the user sets a page
+ * size, it is the server's cap, learned from the first answer (page-size.ts).
+ * On HAPI each search carries
  * `_offset=0`, which makes HAPI answer with one bounded SQL query instead of starting its search coordinator
  * (whose second page costs ~500 ms). A server that does not sort by
  * `_lastUpdated` is detected on the first unsorted page; the search then
@@ -20,11 +22,15 @@
 import type { RecordCursor } from '../../api/record-cursor.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
 import { IdSet } from './id-set.js';
+import type { PageSize } from './page-size.js';
 
 export interface KeysetOptions {
-  pageSize: number;
+  /** The page size, learned from the answers unless the user set one (page-size.ts). */
+  pageSize: PageSize;
   /** Resume after this cursor. */
   start?: RecordCursor;
+  /** The caller reads at most this many records: no page need be larger. */
+  limit?: number;
 }
 
 type Pairs = readonly (readonly [string, string])[];
@@ -63,8 +69,10 @@ export async function* keysetPages(
   params: Pairs,
   options: KeysetOptions,
 ): AsyncGenerator<ResourceJson[]> {
+  const { pageSize } = options;
+  const size = () => Math.min(pageSize.size, options.limit ?? Infinity);
   const seen = new IdSet(options.start?.ids);
-  const count = (): Pairs => countPairs(rest, options.pageSize);
+  const count = (): Pairs => countPairs(rest, size());
   const fresh = (resources: ResourceJson[]) => resources.filter((r) => seen.add(r.id!));
   let lower: readonly [string, string] | undefined = options.start
     ? ['_lastUpdated', `ge${options.start.after}`]
@@ -72,15 +80,13 @@ export async function* keysetPages(
   // records the next search reads again: those of the last page at its last time (`ge T`)
   let rereads = options.start?.ids.length ?? 0;
   for (;;) {
-    const query = firstKeysetQuery(
-      rest,
-      [...params, ...(lower ? [lower] : [])],
-      options.pageSize + rereads,
-    );
+    const asked = pageSize.ask(size() + rereads);
+    const query = firstKeysetQuery(rest, [...params, ...(lower ? [lower] : [])], asked);
     const { resources, next } = await rest.searchPage(type, { params: query });
+    pageSize.learn(asked, resources.length, next);
     if (!isSorted(resources)) {
       // the server ignores _sort: its own paging, from the start, each id once
-      yield* rest.searchLinkedPages(type, [...params, ['_count', String(options.pageSize)]], seen);
+      yield* rest.searchLinkedPages(type, [...params, ['_count', String(size())]], seen);
       return;
     }
     yield fresh(resources);

@@ -1,10 +1,12 @@
 /**
  * Owns the scope tag (`FHIR_SCOPE_TAG`): written on every resource we write,
- * and required by every search we send, which also pages by `_count`.
+ * and required by every search we send, which also pages by `_count` (the
+ * page size: the user's, else the server's largest, see page-size.ts).
  */
 import type { RecordCursor } from '../../api/record-cursor.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
 import { firstKeysetQuery, keysetPages } from './keyset-pages.js';
+import type { PageSize } from './page-size.js';
 import { queryPairs, type SearchParameter } from './search-plan.js';
 
 export interface ScopeTag {
@@ -15,7 +17,7 @@ export interface ScopeTag {
 export class Scope {
   constructor(
     private readonly rest: FhirRestClient,
-    private readonly pageSize: number,
+    private readonly pageSize: PageSize,
     private readonly tag?: ScopeTag,
   ) {}
 
@@ -35,19 +37,19 @@ export class Scope {
 
   /** The query of a search for the parameters: theirs, the scope tag, `_count`. */
   query(params: readonly SearchParameter[]): [string, string][] {
-    return [...this.scoped(params), ['_count', String(this.pageSize)]];
+    return [...this.scoped(params), ['_count', String(this.pageSize.size)]];
   }
 
   /** The query of a filter's first page (keyset-paged, see keyset-pages.ts). */
   firstPageQuery(params: readonly SearchParameter[]): [string, string][] {
-    return firstKeysetQuery(this.rest, this.scoped(params), this.pageSize);
+    return firstKeysetQuery(this.rest, this.scoped(params), this.pageSize.size);
   }
 
   /** Every match, a page at a time in ascending `_lastUpdated` (keyset-paged, see keyset-pages.ts). */
   pages(
     type: string,
     params: readonly SearchParameter[],
-    options: { start?: RecordCursor },
+    options: { start?: RecordCursor; limit?: number },
   ): AsyncGenerator<ResourceJson[]> {
     return keysetPages(this.rest, type, this.scoped(params), {
       pageSize: this.pageSize,
