@@ -15,6 +15,9 @@
  *   `FHIR_SCOPE_TAG`, `FHIR_IDENTIFIER_SYSTEMS` (config/fhir-storage-env.ts)
  * - `FHIR_AUTH` and its credentials, `FHIR_RETRY_MAX_ATTEMPTS`, `FHIR_RETRY_MAX_ELAPSED_MS`:
  *   see config/fhir-connection-env.ts and the README's configuration table
+ * - `METRICS_PORT` (Prometheus `GET /metrics` on a listener of its own, on `HOST`),
+ *   `FHIR_BREAKER` (on by default), `FHIR_BREAKER_FAILURES`, `FHIR_BREAKER_OPEN_MS`:
+ *   config/operations-env.ts
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the
  * storage, stop the local HAPI server if this process started it.
@@ -39,6 +42,9 @@ import { authConfigured } from './http/auth.js';
 import { answerClientErrors } from './http/problem.js';
 import { onShutdownSignal } from './shared/shutdown-signals.js';
 import { readFhirConnectionEnv, type FhirConnectionConfig } from './config/fhir-connection-env.js';
+import { readOperationsEnv } from './config/operations-env.js';
+import { logBreakerChanges } from './http/breaker-log.js';
+import type { BreakerOptions } from './transport/breaker.js';
 
 export interface ServerConfig {
   port: number;
@@ -54,6 +60,10 @@ export interface ServerConfig {
   fhirConnection?: FhirConnectionConfig;
   /** The audit trail (AUDIT_LOG, AUDIT_FHIR); none when AUDIT_LOG is unset. */
   audit?: AuditConfig;
+  /** Where Prometheus metrics are served (0: a free port); undefined: none. */
+  metricsPort?: number;
+  /** The FHIR circuit breaker (FHIR_BREAKER…); undefined or false: none. */
+  breaker?: BreakerOptions | false;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -68,7 +78,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     );
   }
   const host = env.HOST?.trim() || '127.0.0.1';
+  const operations = readOperationsEnv(env);
+  if (operations.metricsPort !== undefined && operations.metricsPort === port && port !== 0)
+    throw new Error(`METRICS_PORT must differ from PORT (both are ${port})`);
   return {
+    ...operations,
     port,
     host,
     backend,
@@ -126,6 +140,7 @@ export async function startServer(
       storage = new FhirStorage({
         ...config.fhirStorage,
         ...config.fhirConnection,
+        breaker: config.breaker ?? false,
         baseUrl: config.fhirBaseUrl,
       });
     } catch (error) {
@@ -166,6 +181,17 @@ export async function startServer(
     { audit: audit?.where ?? 'off', auditFhir: config.audit?.fhir ?? false },
     'audit trail',
   );
+  let metrics: { url: string; close(): Promise<void> } | undefined;
+  try {
+    metrics = await startMetrics(config);
+  } catch (error) {
+    await audit?.close(graceMs);
+    await storage.close?.();
+    await onClose();
+    throw error;
+  }
+  if (metrics) logger.info({ metrics: metrics.url }, `metrics on ${metrics.url}`);
+  const stopBreakerLog = logBreakerChanges(logger);
   const app = createApp({
     storage,
     ...config.access.auth,
@@ -183,6 +209,8 @@ export async function startServer(
     });
   } catch (error) {
     // Nothing is served: do not leave the local HAPI server (or the storage) behind.
+    stopBreakerLog();
+    await metrics?.close();
     await storage.close?.();
     await onClose();
     throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
@@ -220,6 +248,8 @@ export async function startServer(
       await closed;
       clearInterval(idle);
       clearTimeout(force);
+      stopBreakerLog();
+      await metrics?.close();
       await audit?.close(graceMs);
       await storage
         .close?.()
@@ -230,6 +260,13 @@ export async function startServer(
       logger.info('stopped');
     })());
   return { server, url, shutdown };
+}
+
+/** The metrics listener when `METRICS_PORT` is set; prom-client is loaded only then. */
+async function startMetrics(config: ServerConfig) {
+  if (config.metricsPort === undefined) return undefined;
+  const { startMetricsServer } = await import('./http/metrics.js');
+  return startMetricsServer(config.metricsPort, config.host);
 }
 
 /** A FHIR server started for this facade (the bundled HAPI one, by `npm start`). */

@@ -14,6 +14,7 @@ import { auditRouter } from './audit/route-targets.js';
 import { auditReadiness, type AuditTrail } from './audit/trail.js';
 import { docsRouter } from './docs.js';
 import { noteError, requestLogging, requestState, setRoute } from './logging.js';
+import { runWithTrace } from '../shared/trace-context.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, httpProblem, problemFor, retryAfterSeconds, sendProblem } from './problem.js';
 import { checkEnvelope, checkQuery } from './request-shape.js';
@@ -84,9 +85,12 @@ function mount(
       const handler: RequestHandler = async (req, res) => {
         const shape = checkQuery(route, req);
         if (route.body?.envelope) checkEnvelope(route.body.envelope, req.body);
-        await route.handle(
-          { req, res, params: req.params as Record<string, string>, body: req.body, ...shape },
-          context,
+        // every FHIR request the handler makes carries the call's trace
+        await runWithTrace(requestState(res).trace, () =>
+          route.handle(
+            { req, res, params: req.params as Record<string, string>, body: req.body, ...shape },
+            context,
+          ),
         );
       };
       const body = route.body ? jsonBody(limit, route.body.types) : [];

@@ -1,17 +1,23 @@
 /**
- * One JSON log line per request: request id, method, route pattern, status,
- * latency. Never the raw URL (ids and query strings carry identifiers and
- * names), never a body, never an error message (it may quote data).
+ * One JSON log line per request: request id, trace and span ids, method,
+ * route pattern, status, latency; the same (without the ids) reported as a
+ * `facadeRequest` event for the metrics. Never the raw URL (ids and query
+ * strings carry identifiers and names), never a body, never an error message
+ * (it may quote data). The call's W3C trace starts here (`traceparent`).
  */
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { traceFromHeaders, type TraceContext } from '../shared/trace-context.js';
+import { events } from '../transport/events.js';
 import { summarizeError, type ErrorSummary } from './problem.js';
 
 const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
 interface RequestState {
   requestId: string;
+  /** The caller's trace (a span of ours under it), or one started here. */
+  trace: TraceContext;
   /** The route pattern that handled the request, e.g. `/patients/:id`. */
   route?: string;
   error?: ErrorSummary;
@@ -38,16 +44,27 @@ export function requestLogging(logger: Logger): RequestHandler {
     const requestId = given && saneRequestId.test(given) ? given : randomUUID();
     const state = requestState(res);
     state.requestId = requestId;
+    state.trace = traceFromHeaders(req.get('traceparent'), req.get('tracestate'));
     res.set('X-Request-Id', requestId);
     let logged = false;
     const log = (aborted: boolean): void => {
       if (logged) return;
       logged = true;
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const route = state.route ?? '(unmatched)';
+      events.facadeRequest.publish({
+        method: req.method,
+        route,
+        status: res.statusCode,
+        durationS: latencyMs / 1000,
+      });
       const line = {
         requestId,
+        traceId: state.trace.traceId,
+        spanId: state.trace.spanId,
+        ...(state.trace.parentSpanId ? { parentSpanId: state.trace.parentSpanId } : {}),
         method: req.method,
-        route: state.route ?? '(unmatched)',
+        route,
         status: res.statusCode,
         latencyMs: Math.round(latencyMs * 1000) / 1000,
         ...(aborted ? { aborted: true } : {}),

@@ -12,6 +12,7 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '../api/errors.js';
+import { CircuitOpenError } from '../transport/breaker.js';
 
 export const problemContentType = 'application/problem+json';
 
@@ -178,6 +179,15 @@ export function problemFor(error: unknown): Problem {
           detail: 'The storage backend (the FHIR server) did not answer in time.',
         };
       case 'unreachable':
+        if (error instanceof CircuitOpenError) {
+          return {
+            type: problemTypes.upstreamUnreachable,
+            title: 'Storage unreachable',
+            status: 503,
+            detail:
+              'The storage backend (the FHIR server) was found unreachable: requests are not sent to it until a probe finds it back; retry after the Retry-After delay.',
+          };
+        }
         return {
           type: problemTypes.upstreamUnreachable,
           title: 'Storage unreachable',

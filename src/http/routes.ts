@@ -12,8 +12,15 @@ import { linksOf, methodSuffix, storeOf } from '../api/record-store.js';
 import type { HealthcareStorage, Lookup } from '../api/types.js';
 import { TimeoutError, withTimeout } from '../shared/timeout.js';
 import { noteError } from './logging.js';
-import { HttpProblem, httpProblem, problemTypes, sendProblem } from './problem.js';
+import {
+  HttpProblem,
+  httpProblem,
+  problemTypes,
+  retryAfterSeconds,
+  sendProblem,
+} from './problem.js';
 import { scopeResourceType, type Permission } from './scopes.js';
+import { CircuitOpenError } from '../transport/breaker.js';
 import {
   MAX_PAGE_LIMIT,
   NDJSON,
@@ -556,6 +563,8 @@ const operationRoutes: RouteSpec[] = [
         if (storage.checkReady) await withTimeout(storage.checkReady(), readyTimeoutMs);
       } catch (error) {
         noteError(res, error);
+        const retryAfter = retryAfterSeconds(error);
+        if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
         sendProblem(res, {
           type: problemTypes.notReady,
           title: 'Not ready',
@@ -563,7 +572,9 @@ const operationRoutes: RouteSpec[] = [
           detail:
             error instanceof TimeoutError
               ? `The storage (the FHIR server) did not answer the readiness check within ${readyTimeoutMs} ms.`
-              : 'The storage (the FHIR server) is not ready.',
+              : error instanceof CircuitOpenError
+                ? `The storage (the FHIR server) is not ready: the circuit breaker is ${error.state} after consecutive failures; requests are answered 503 without being sent.`
+                : 'The storage (the FHIR server) is not ready.',
         });
         return;
       }

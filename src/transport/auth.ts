@@ -14,6 +14,7 @@ import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { StorageUnavailableError } from '../api/errors.js';
 import { parseHttpUrl } from '../shared/http-url.js';
 import { origin } from './http.js';
+import { events } from './events.js';
 import { sendWithRetry, type RetryPolicy } from './retry.js';
 import type { FhirTls } from './tls.js';
 
@@ -335,6 +336,7 @@ class TokenAuth extends FhirAuth {
         headers: { accept: 'application/json' },
         timeoutMs: this.transport.timeoutMs,
         httpsAgent: this.transport.tls?.agentFor(url),
+        interaction: 'token',
       },
       this.transport.retry,
       true,
@@ -356,6 +358,7 @@ class TokenAuth extends FhirAuth {
     const form: Record<string, string> = { grant_type: 'client_credentials', ...client.form };
     if (this.scope) form.scope = this.scope;
     this.tokensFetched++;
+    events.tokenRenewal.publish({ method: this.method });
     const requested = performance.now();
     // Asking for a token twice is harmless: the request counts as idempotent.
     const res = await sendWithRetry<Record<string, unknown>>(
@@ -366,6 +369,7 @@ class TokenAuth extends FhirAuth {
         form,
         timeoutMs: this.transport.timeoutMs,
         httpsAgent: this.transport.tls?.agentFor(url),
+        interaction: 'token',
       },
       this.transport.retry,
       true,

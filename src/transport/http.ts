@@ -12,6 +12,8 @@ import zlib from 'node:zlib';
 import { StorageUnavailableError } from '../api/errors.js';
 import { parseHttpUrl } from '../shared/http-url.js';
 import { tlsFailureReason } from './tls-failures.js';
+import { outgoingTraceHeaders } from '../shared/trace-context.js';
+import type { Interaction } from './events.js';
 
 /**
  * A client's base URL option: absolute http(s), without query, fragment or
@@ -50,6 +52,8 @@ export interface HttpRequest {
   timeoutMs: number;
   /** For an https: URL, an agent of its own TLS setup (CA, client certificate; tls.ts) instead of the shared one. */
   httpsAgent?: https.Agent;
+  /** What the request does, for the metrics (default `other`). */
+  interaction?: Interaction;
 }
 
 /** An answer's headers, looked up by name in any case (as `Headers.get`). */
@@ -170,6 +174,7 @@ function start(request: HttpRequest): Exchange {
     url.protocol === 'https:' ? (request.httpsAgent ?? agents['https:']) : agents['http:'];
   const send = url.protocol === 'https:' ? https.request : http.request;
   headers['accept-encoding'] ??= 'gzip, deflate, br';
+  Object.assign(headers, outgoingTraceHeaders()); // W3C trace context: a new span per request
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   const req = send(url, { method: request.method, headers, agent });
   const answer = new Promise<http.IncomingMessage>((resolve, reject) => {

@@ -13,10 +13,12 @@
  * response to guess from.
  */
 import { StorageUnavailableError } from '../api/errors.js';
+import { CircuitOpenError, type CircuitBreaker } from './breaker.js';
+import { events } from './events.js';
+import { sendExchange } from './exchange.js';
 import {
   TRANSIENT_STATUSES,
   origin,
-  sendHttpRequest,
   type HttpRequest,
   type HttpResponse,
   type ResponseHeaders,
@@ -154,20 +156,24 @@ function transientStatusError(
  * 429 whatever the request, anything else only when it is `idempotent`. A
  * response with another status (401, 404, 500, …) is returned for the caller
  * to judge; a transient status that outlives the budget becomes `unreachable`
- * (`timeout` for 504), carrying the server's wait when it gave one.
+ * (`timeout` for 504), carrying the server's wait when it gave one. Each attempt passes
+ * `breaker` (when given): once it is open, the request ends at once with its
+ * `CircuitOpenError`, unsent.
  */
 export async function sendWithRetry<T = unknown>(
   request: HttpRequest,
   policy: RetryPolicy,
   idempotent: boolean,
+  breaker?: CircuitBreaker,
 ): Promise<HttpResponse<T>> {
   const started = performance.now();
+  let earlier: StorageUnavailableError | undefined;
   for (let attempt = 1; ; attempt++) {
     let waitMs: number;
     let failure: StorageUnavailableError;
     let maxAttempts = idempotent ? policy.maxAttempts : 1;
     try {
-      const response = await sendHttpRequest<T>(request);
+      const response = await sendExchange<T>(request, breaker);
       if (!TRANSIENT_STATUSES.has(response.status)) return { ...response, attempts: attempt };
       const asked = serverWaitMs(response.status, response.headers);
       // refused before any work: safe to send again, whatever the request
@@ -181,6 +187,8 @@ export async function sendWithRetry<T = unknown>(
       );
       waitMs = asked ?? backoffMs(policy, attempt);
     } catch (error) {
+      // sent before: that try's failure says what may have happened, not "not sent"
+      if (error instanceof CircuitOpenError) throw earlier ?? error;
       if (
         !(error instanceof StorageUnavailableError) ||
         (error.kind !== 'unreachable' && error.kind !== 'timeout') ||
@@ -201,6 +209,11 @@ export async function sendWithRetry<T = unknown>(
         { cause: failure },
       );
     }
+    earlier = failure;
+    events.retry.publish({
+      interaction: request.interaction ?? 'other',
+      status: failure.upstreamStatus ?? (failure.kind === 'timeout' ? 'timeout' : 'unreachable'),
+    });
     await sleep(waitMs);
   }
 }

@@ -9,6 +9,13 @@ import { BadStorageResponseError } from '../../api/errors.js';
 import { isPlainObject } from '../../shared/plain-object.js';
 import { FhirAuth, type FhirAuthOptions } from '../../transport/auth.js';
 import {
+  parseBreakerOptions,
+  type BreakerOptions,
+  type CircuitBreaker,
+} from '../../transport/breaker.js';
+import type { Interaction } from '../../transport/events.js';
+import {
+  origin,
   parseBaseUrl,
   parseTimeout,
   type HttpRequest,
@@ -61,6 +68,13 @@ export interface FhirRestOptions {
    * with `tls` is refused.
    */
   tls?: FhirTlsOptions;
+  /**
+   * Fail fast while the server is down: after `failureThreshold` (default 5)
+   * consecutive connection failures or timeouts, requests fail at once with
+   * `CircuitOpenError` for `openMs` (default 5000), then one probe request
+   * decides. Default `false` (off) in the library; the facade turns it on.
+   */
+  breaker?: BreakerOptions | false;
 }
 
 /**
@@ -116,6 +130,8 @@ export class FhirRestClient {
   readonly timeoutMs: number;
   /** The `tls` option checked, with its agent; undefined when not set. */
   readonly tls?: FhirTls;
+  /** The circuit breaker of this server, when the `breaker` option is on. */
+  readonly breaker?: CircuitBreaker;
   private poweredBy?: string;
   /** The server's clock minus ours, from the last answer's `Date` header. */
   private serverClockOffsetMs?: number;
@@ -127,6 +143,7 @@ export class FhirRestClient {
     this.timeoutMs = parseTimeout('FhirStorage', options.timeoutMs, 10_000);
     this.retry = parseRetryOptions('FhirStorage', options.retry);
     this.tls = FhirTls.create('FhirStorage', options.tls, this.baseUrl);
+    this.breaker = parseBreakerOptions('FhirStorage', options.breaker, origin(this.baseUrl));
     if (options.auth !== undefined) {
       if (options.authorize) throw new TypeError('FhirStorage: give auth or authorize, not both');
       this.auth = FhirAuth.create(options.auth, {
@@ -148,20 +165,22 @@ export class FhirRestClient {
   private async send<T>(
     method: HttpRequest['method'],
     url: string,
-    extra: HeaderMap = {},
-    body?: unknown,
+    extra: HeaderMap,
+    body: unknown,
     {
+      interaction,
       timeoutMs = this.timeoutMs,
       once = false,
       form,
       repeatable = false,
     }: {
+      interaction: Interaction;
       timeoutMs?: number;
       once?: boolean;
       form?: HttpRequest['form'];
       /** Sending it twice is harmless (a conditional create). */
       repeatable?: boolean;
-    } = {},
+    },
   ): Promise<HttpResponse<T>> {
     const custom = this.authorize ? await this.authorize() : {};
     const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...custom, ...extra };
@@ -184,11 +203,14 @@ export class FhirRestClient {
         contentType: FHIR_JSON,
         timeoutMs,
         httpsAgent: this.tls?.agent,
+        interaction,
       };
       const policy = once ? { ...this.retry, maxAttempts: 1 } : this.retry;
-      const res = await sendWithRetry<T>(request, policy, idempotent).catch((error) => {
-        throw explainTlsFailure(error, this.baseUrl, this.tls);
-      });
+      const res = await sendWithRetry<T>(request, policy, idempotent, this.breaker).catch(
+        (error) => {
+          throw explainTlsFailure(error, this.baseUrl, this.tls);
+        },
+      );
       if (res.status === 401 && authorization) this.auth?.invalidate(authorization);
       return res;
     };
@@ -271,7 +293,9 @@ export class FhirRestClient {
 
   /** GET [base]/type/id: the resource, or `null` when it does not exist or was deleted. */
   async read(type: string, id: string): Promise<ResourceJson | null> {
-    const res = await this.send('GET', this.resourceUrl(type, id));
+    const res = await this.send('GET', this.resourceUrl(type, id), {}, undefined, {
+      interaction: 'read',
+    });
     if (res.status === 404 || res.status === 410) {
       this.expectOutcome('GET', res);
       return null;
@@ -316,9 +340,9 @@ export class FhirRestClient {
             `${this.resourceUrl(type)}/_search`,
             noCache,
             undefined,
-            { form: params },
+            { form: params, interaction: 'search' },
           )
-        : await this.send<FhirBundle>('GET', url, noCache);
+        : await this.send<FhirBundle>('GET', url, noCache, undefined, { interaction: 'search' });
     if (res.status !== 200) this.badResponse('GET', res.status);
     const bundle = res.body;
     if (
@@ -405,9 +429,13 @@ export class FhirRestClient {
 
   /** GET [base]/type?params once, for what the server makes of it: only the status counts (capability probes). */
   async probeSearch(type: string, params: readonly (readonly [string, string])[]): Promise<number> {
-    const res = await this.send('GET', `${this.resourceUrl(type)}?${buildQuery(params)}`, {
-      'cache-control': 'no-cache',
-    });
+    const res = await this.send(
+      'GET',
+      `${this.resourceUrl(type)}?${buildQuery(params)}`,
+      { 'cache-control': 'no-cache' },
+      undefined,
+      { interaction: 'search' },
+    );
     return res.status;
   }
 
@@ -453,7 +481,7 @@ export class FhirRestClient {
       { prefer: 'return=minimal' },
       bundle,
       // a Bundle is many writes: HAPI takes seconds for a few hundred on a busy machine
-      { timeoutMs: Math.max(this.timeoutMs, 120_000) },
+      { timeoutMs: Math.max(this.timeoutMs, 120_000), interaction: type },
     );
     if (res.status !== 200) this.badResponse('POST', res.status, `a refused ${type}`);
     const answers = res.body?.entry;
@@ -479,6 +507,7 @@ export class FhirRestClient {
       this.resourceUrl(type),
       { prefer: 'return=representation' },
       resource,
+      { interaction: 'create' },
     );
     if (res.status !== 201 && res.status !== 200) this.badResponse('POST', res.status);
     return this.expectResource('POST', res, type);
@@ -499,7 +528,7 @@ export class FhirRestClient {
       this.resourceUrl(type),
       { prefer: 'return=representation', 'if-none-exist': buildQuery(condition) },
       resource,
-      { repeatable: true },
+      { repeatable: true, interaction: 'create' },
     );
     if (res.status !== 201 && res.status !== 200) this.badResponse('POST', res.status);
     return { created: res.status === 201, resource: this.expectResource('POST', res, type) };
@@ -516,6 +545,7 @@ export class FhirRestClient {
       this.resourceUrl(type, resource.id),
       { 'if-match': `W/"${versionId}"`, prefer: 'return=representation' },
       resource,
+      { interaction: 'update' },
     );
     if (res.status === 412 || res.status === 409)
       return { kind: 'conflict', resent: (res.attempts ?? 1) > 1 };
@@ -536,6 +566,7 @@ export class FhirRestClient {
       this.resourceUrl(type, resource.id),
       { prefer: 'return=representation' },
       resource,
+      { interaction: 'update' },
     );
     if (res.status !== 200 && res.status !== 201) this.badResponse('PUT', res.status);
     return this.expectResource('PUT', res, type, resource.id);
@@ -557,6 +588,8 @@ export class FhirRestClient {
       'DELETE',
       this.resourceUrl(type, id),
       versionId === undefined ? {} : { 'if-match': `W/"${versionId}"` },
+      undefined,
+      { interaction: 'delete' },
     );
     const resent = (res.attempts ?? 1) > 1;
     if (res.status === 404 || res.status === 410) {
@@ -589,6 +622,7 @@ export class FhirRestClient {
   /** GET [base]/metadata (the CapabilityStatement); `once`: no retries (a readiness probe reports now). */
   async capabilities(timeoutMs = this.timeoutMs, once = false): Promise<ResourceJson> {
     const res = await this.send('GET', `${this.baseUrl}/metadata`, {}, undefined, {
+      interaction: 'capabilities',
       timeoutMs,
       once,
     });
