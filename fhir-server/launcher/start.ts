@@ -57,6 +57,8 @@ export interface LocalFhirServer {
   kill(): Promise<void>;
   /** Resolves with the java exit code (or the signal name) once the server process has ended. */
   exited: Promise<number | string | null>;
+  /** The java process id (tests freeze it with SIGSTOP). */
+  pid: number | undefined;
 }
 
 const DEFAULT_STARTUP_TIMEOUT_MS = 300_000;
@@ -119,6 +121,7 @@ export async function startLocalFhirServer(
     stop: server.stop,
     kill: server.kill,
     exited: server.exited,
+    pid: server.pid,
   };
 }
 

@@ -17,6 +17,8 @@ const POLL_INTERVAL_MS = 500;
 export type OutputMode = 'inherit' | 'ignore' | 'pipe-to-file';
 
 export interface JavaProcess {
+  /** The java process id (tests freeze it with SIGSTOP). */
+  pid: number | undefined;
   /** Resolves with the exit code (or signal name) once java has ended. */
   exited: Promise<number | string | null>;
   hasExited(): boolean;
@@ -98,6 +100,7 @@ export function spawnJava(
       if (options.output === 'inherit') return '(java output was printed above)';
       return lastLines(memoryTail.toString());
     },
+    pid: child.pid,
     stop,
     kill: async () => {
       if (!exited) child.kill('SIGKILL');

@@ -8,6 +8,10 @@ import { packageRoot } from '../../src/shared/package-root.js';
 
 export interface FacadeProcess {
   url: string;
+  /** `GET /metrics` of its metrics listener, when METRICS_PORT was given in `env`. */
+  metricsUrl?: string;
+  /** Its log so far (JSON lines). */
+  log(): string;
   /** SIGKILL, as a crash; resolves once the process has ended. */
   kill(): Promise<void>;
   /** SIGTERM (graceful); resolves once the process has ended. */
@@ -22,6 +26,7 @@ const ended = (child: ChildProcess) =>
 export function startFacadeProcess(
   fhirBaseUrl: string,
   timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<FacadeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: packageRoot(),
@@ -31,6 +36,7 @@ export function startFacadeProcess(
       PORT: '0',
       LOG_LEVEL: 'info',
       API_TOKENS: '',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -50,8 +56,15 @@ export function startFacadeProcess(
       if (!match) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
-      child.stdout!.resume(); // keep draining the request log
-      resolve({ url: match[1]!, kill: signal('SIGKILL'), stop: signal('SIGTERM') });
+      child.stdout!.on('data', (more: Buffer) => (output += more.toString())); // keep the request log
+      const metrics = /metrics on (http:\/\/[^\s"]+)/.exec(output);
+      resolve({
+        url: match[1]!,
+        ...(metrics ? { metricsUrl: metrics[1]! } : {}),
+        log: () => output,
+        kill: signal('SIGKILL'),
+        stop: signal('SIGTERM'),
+      });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
