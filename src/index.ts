@@ -54,3 +54,5 @@ export {
   type AuthCheck,
 } from './transport/auth.js';
 export { type RetryOptions } from './transport/retry.js';
+export { CircuitOpenError, type BreakerOptions } from './transport/breaker.js';
+export { withTraceContext } from './shared/trace-context.js';

@@ -93,6 +93,8 @@ export class CircuitBreaker {
   private current: BreakerState = 'closed';
   private failures = 0;
   private openedAt = 0;
+  /** Counts openings: an answer to a request admitted before the last one is stale. */
+  private generation = 0;
 
   constructor(
     readonly origin: string,
@@ -106,7 +108,10 @@ export class CircuitBreaker {
 
   /** Lets a request through (closed; or as the one probe once `openMs` has passed), else throws `CircuitOpenError`. */
   admit(interaction: Interaction): Admission {
-    if (this.current === 'closed') return { settle: (status) => this.closedOutcome(status) };
+    if (this.current === 'closed') {
+      const generation = this.generation;
+      return { settle: (status) => this.closedOutcome(status, generation) };
+    }
     const remaining = this.openedAt + this.options.openMs - this.now();
     if (this.current === 'open' && remaining <= 0) {
       this.moveTo('half-open');
@@ -129,8 +134,9 @@ export class CircuitBreaker {
     );
   }
 
-  private closedOutcome(status: ExchangeStatus): void {
-    if (this.current !== 'closed') return; // a late answer to a request sent before it opened
+  private closedOutcome(status: ExchangeStatus, generation: number): void {
+    // a late answer to a request sent before it last opened says nothing about now
+    if (this.current !== 'closed' || generation !== this.generation) return;
     if (!isOutage(status)) {
       this.failures = 0;
       return;
@@ -140,6 +146,7 @@ export class CircuitBreaker {
   }
 
   private open(): void {
+    this.generation++;
     this.openedAt = this.now();
     this.moveTo('open');
   }

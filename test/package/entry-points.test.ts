@@ -61,7 +61,7 @@ appendFileSync(${JSON.stringify(log)}, required.map((f) => pathToFileURL(f).href
   return urls;
 }
 
-const facadeDependency = /\/node_modules\/(express|pino|swagger-ui-dist)\//;
+const facadeDependency = /\/node_modules\/(express|pino|swagger-ui-dist|prom-client)\//;
 
 describe('package entry points', () => {
   it('importing healthcare-fhir (src/index.ts) loads no express, pino, swagger-ui-dist, ajv, jose or launcher module', () => {
@@ -74,6 +74,15 @@ describe('package entry points', () => {
           /\/node_modules\/(ajv|jose)\//.test(url) ||
           url.includes('/fhir-server/launcher/'),
       ),
+      [],
+    );
+  });
+
+  it('importing the facade (src/server.ts) loads no prom-client: only METRICS_PORT does', () => {
+    const loaded = modulesLoadedBy('src/server.ts');
+    assert.ok(loaded.some((url) => /\/node_modules\/express\//.test(url)));
+    assert.deepEqual(
+      loaded.filter((url) => /\/node_modules\/prom-client\//.test(url)),
       [],
     );
   });
