@@ -45,6 +45,7 @@ import { readFhirConnectionEnv, type FhirConnectionConfig } from './config/fhir-
 import { readOperationsEnv } from './config/operations-env.js';
 import { logBreakerChanges } from './http/breaker-log.js';
 import type { BreakerOptions } from './transport/breaker.js';
+import { noteAuditEventWritten } from './transport/events.js';
 
 export interface ServerConfig {
   port: number;
@@ -164,6 +165,7 @@ export async function startServer(
       (await openAuditTrail(config.audit, {
         storage,
         logger,
+        onWritten: (event) => noteAuditEventWritten(event.action, event.status),
         fhirConnection: config.fhirBaseUrl
           ? {
               ...config.fhirConnection,

@@ -28,6 +28,11 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hapi-operations-'));
 const start = (port = 0) =>
   startLocalFhirServer({ database: 'h2-file', dataDir, port, output: 'ignore' });
 const run = `ops-${process.pid}-${Date.now()}`;
+const auditLog = path.join(
+  fs.mkdtempSync(path.join(os.tmpdir(), 'audit-operations-')),
+  'audit.jsonl',
+);
+const auditLines = () => fs.readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).length;
 
 /** Prometheus text → value by `name{label="value",…}` as written. */
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -93,6 +98,7 @@ describe('facade as a service: metrics, trace context, circuit breaker (own HAPI
     });
     facade = await startFacadeProcess(proxy.baseUrl, 60_000, {
       METRICS_PORT: '0',
+      AUDIT_LOG: auditLog,
       FHIR_TIMEOUT_MS: '1000',
       FHIR_RETRY_MAX_ELAPSED_MS: '500',
       FHIR_BREAKER_FAILURES: '3',
@@ -107,6 +113,7 @@ describe('facade as a service: metrics, trace context, circuit breaker (own HAPI
     await proxy?.stop();
     await server?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(auditLog), { recursive: true, force: true });
   });
 
   const create = async (label: string): Promise<Answered> => {
@@ -129,6 +136,7 @@ describe('facade as a service: metrics, trace context, circuit breaker (own HAPI
     assert.equal(warm.status, 201);
     const before = await scrape(facade.metricsUrl);
     const mark = seen.length;
+    const auditMark = auditLines();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await create(`Metrics ${i} ${run}`)).id!);
     for (const id of ids)
@@ -147,6 +155,12 @@ describe('facade as a service: metrics, trace context, circuit breaker (own HAPI
       Object.values(durations).reduce((a, b) => a + b, 0),
       8,
     );
+    assert.deepEqual(moved(before, after, 'healthcare_fhir_audit_events_written_total'), {
+      'healthcare_fhir_audit_events_written_total{action="create",status="201"}': 3,
+      'healthcare_fhir_audit_events_written_total{action="read",status="200"}': 3,
+      'healthcare_fhir_audit_events_written_total{action="read",status="404"}': 2,
+    });
+    assert.equal(auditLines() - auditMark, 8, 'one audit line per event counted');
     const upstream = moved(before, after, 'healthcare_fhir_upstream_requests_total');
     assert.equal(
       upstream['healthcare_fhir_upstream_requests_total{interaction="create",status="201"}'],
