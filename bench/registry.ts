@@ -9,6 +9,7 @@
  *   FHIR_BASE_URL=http://127.0.0.1:8080/fhir npm run bench:registry -- 100000
  *   BENCH_REGISTRY_SCOPE=<code> …   reuse a scope loaded by an earlier run (same N)
  *   BENCH_ITERATIONS=15 BENCH_WARMUP=3 …   timed iterations per lookup, after the warm-ups
+ *   BENCH_ONLY=location,birth …     only the lookups whose title holds one of these words
  *
  * Without FHIR_BASE_URL it starts the bundled HAPI server (in memory).
  */
@@ -189,8 +190,11 @@ async function main(): Promise<void> {
     ['birth date `==`', (k) => ['birth_date', C.EQUAL, person(picks(k)).birthDate], (k) => `birthdate=${person(picks(k)).birthDate}`], // prettier-ignore
     ['name `LIKE`', (k) => ['name', C.LIKE, ` ${picks(k).toString(36)}`], (k) => `name:contains=${picks(k).toString(36)}`], // prettier-ignore
   ];
+  const only = process.env.BENCH_ONLY?.split(',');
+  const wanted = (title: string) => !only || only.some((word) => title.includes(word));
   const rows: Row[] = [];
   for (const [lookup, library, query, times = iterations] of cases) {
+    if (!wanted(lookup)) continue;
     const lib: number[] = [];
     const rw: number[] = [];
     let found = '';
@@ -210,7 +214,7 @@ async function main(): Promise<void> {
     console.error(`${lookup}: ${median(lib).toFixed(1)} vs ${median(rw).toFixed(1)} ms`);
   }
   // get by source: the link identifier, as FhirStorage looks it up
-  {
+  if (wanted('get by source')) {
     const lib: number[] = [];
     const rw: number[] = [];
     for (let k = 0; k < warmup + iterations; k++) {
