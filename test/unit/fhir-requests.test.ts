@@ -996,6 +996,32 @@ describe('FhirStorage requests: links', () => {
     assert.equal(await storage({ linkUniqueness: 'claims' }).linkPatient('p1', 'x1', 'emr'), false);
   });
 
+  it('link with claims: a claim older than the grace whose record lacks the pair (its linker died) is moved to us with If-Match, then the link lands; true', async () => {
+    const stale = {
+      resourceType: 'Basic',
+      id: 'c1',
+      meta: { versionId: '1', lastUpdated: new Date(Date.now() - 120_000).toISOString() },
+      subject: { reference: 'Patient/dead' },
+    };
+    const moved = { ...stale, meta: { versionId: '2' }, subject: { reference: 'Patient/p1' } };
+    nock(origin).post('/fhir/Basic').reply(200, stale);
+    nock(origin).get('/fhir/Patient/dead').times(2).reply(200, patient('dead'));
+    nock(origin, { reqheaders: { 'if-match': 'W/"1"' } })
+      .put('/fhir/Basic/c1', (body: Record<string, unknown>) => {
+        return (body.subject as { reference: string }).reference === 'Patient/p1';
+      })
+      .reply(200, moved);
+    nock(origin).get('/fhir/Patient/p1').reply(200, patient('p1'));
+    nock(origin)
+      .put('/fhir/Patient/p1')
+      .reply(200, (_: string, body: Record<string, unknown>) => ({
+        ...json(body),
+        meta: { versionId: '4' },
+      }));
+    nock(origin).get('/fhir/Basic/c1').reply(200, moved);
+    assert.equal(await storage({ linkUniqueness: 'claims' }).linkPatient('p1', 'x1', 'emr'), true);
+  });
+
   it('get by source: one identifier search, value escaped, scoped', async () => {
     const seen = searchOnce(
       'Patient',
