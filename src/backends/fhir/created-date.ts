@@ -7,10 +7,16 @@
  */
 import type { StoredRecord } from '../../api/record-store.js';
 import type { ResourceJson } from './fhir-rest.js';
-import { readField, writeField, type ResourceMapping } from './resource-mapping.js';
+import { readField, writeField, type FieldMapping } from './field-values.js';
+
+/** The two timestamp fields of a model's mapping (a ResourceMapping has them). */
+interface TimestampFields {
+  readonly created?: FieldMapping;
+  readonly updated?: FieldMapping;
+}
 
 /** On read: a created_date later than updated_date (a clock ahead of the server's, a fix that failed) reads as updated_date. */
-export function clampCreated(mapping: ResourceMapping, values: StoredRecord): StoredRecord {
+export function clampCreated(mapping: TimestampFields, values: StoredRecord): StoredRecord {
   const { created, updated } = mapping;
   if (!created || !updated) return values;
   const createdAt = values[created.field];
@@ -21,7 +27,7 @@ export function clampCreated(mapping: ResourceMapping, values: StoredRecord): St
 }
 
 /** On create: stamps our clock's time; returns it (for `fixAfterCreate`). */
-export function stampCreated(mapping: ResourceMapping, resource: ResourceJson): string {
+export function stampCreated(mapping: TimestampFields, resource: ResourceJson): string {
   const now = new Date().toISOString();
   if (mapping.created) writeField(resource, mapping.created, now);
   return now;
@@ -32,7 +38,7 @@ export function stampCreated(mapping: ResourceMapping, resource: ResourceJson): 
  * clock is behind ours), the change that sets created_date to it, else `undefined`.
  */
 export function fixAfterCreate(
-  mapping: ResourceMapping,
+  mapping: TimestampFields,
   stored: ResourceJson,
   stampedAt: string,
 ): ((resource: ResourceJson) => void) | undefined {
@@ -50,7 +56,7 @@ export function fixAfterCreate(
  * ahead of meta.lastUpdated (it showed the clamped value).
  */
 export function freezeCreated(
-  mapping: ResourceMapping,
+  mapping: TimestampFields,
   current: ResourceJson,
   shown: StoredRecord,
   next: ResourceJson,
@@ -66,6 +72,6 @@ export function freezeCreated(
  * In a search: the search parameter and field mapping that bound created_date
  * from below (updated_date's), when the server supports it.
  */
-export function createdLowerBoundField(mapping: ResourceMapping) {
+export function createdLowerBoundField(mapping: TimestampFields) {
   return mapping.updated?.search ? mapping.updated : undefined;
 }
