@@ -7,19 +7,10 @@
  * facade reads (FHIR_BREAKER=off to compare without the breaker).
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../fhir-server/launcher/index.js';
 import { packageRoot } from '../src/shared/package-root.js';
 
 const rounds = Number(process.env.ROUNDS ?? 3);
-
-/** A loopback port nothing listens on: taken from the OS, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function startFacade(fhirBaseUrl: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -52,7 +43,7 @@ const operations: Record<string, { method: string; path: string; body?: unknown 
 };
 
 async function main(): Promise<void> {
-  const facade = await startFacade(`http://127.0.0.1:${await closedPort()}/fhir`);
+  const facade = await startFacade(`http://127.0.0.1:${await freePort()}/fhir`);
   try {
     process.stdout.write(`facade ${facade.url}, FHIR server down; ${rounds} rounds\n`);
     for (let round = 1; round <= rounds; round++) {

@@ -5,9 +5,9 @@
  * and the start-up checks of METRICS_PORT / FHIR_BREAKER.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import nock from 'nock';
+import { freePort } from '../../fhir-server/launcher/index.js';
 import { CircuitOpenError, FhirStorage, StorageUnavailableError } from '../../src/index.js';
 import { readConfig } from '../../src/server.js';
 import { parseTraceparent, traceFromHeaders } from '../../src/shared/trace-context.js';
@@ -21,10 +21,7 @@ const baseUrl = `${origin}/fhir`;
 
 /** A loopback FHIR base URL whose port nothing listens on (connections are refused); nock lets loopback through. */
 async function refusingBaseUrl(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const port = await freePort(); // free: nothing listens on it
   nock.enableNetConnect('127.0.0.1');
   return `http://127.0.0.1:${port}/fhir`;
 }
