@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import { FhirAuth, FHIR_AUTH_TYPES, type FhirAuthOptions } from '../transport/auth.js';
 import { DEFAULT_RETRY, parseRetryOptions, type RetryOptions } from '../transport/retry.js';
-import type { FhirTlsOptions } from '../transport/tls.js';
+import type { FhirTlsOptions } from '../transport/tls-options.js';
 import { readFhirTlsEnv } from './fhir-tls-env.js';
 
 export interface FhirConnectionConfig {

@@ -69,7 +69,7 @@ interface Transport {
   baseUrl: string;
   timeoutMs: number;
   retry: RetryPolicy;
-  /** The FHIR server's TLS setup: used for discovery, and for a token endpoint on the server's origin only. */
+  /** @internal The FHIR server's TLS setup: used for discovery, and for a token endpoint on the server's origin only. */
   tls?: FhirTls;
 }
 

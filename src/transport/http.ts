@@ -50,7 +50,7 @@ export interface HttpRequest {
   /** Content type of the body (default `application/json`). */
   contentType?: string;
   timeoutMs: number;
-  /** For an https: URL, an agent of its own TLS setup (CA, client certificate; tls.ts) instead of the shared one. */
+  /** @internal For an https: URL, an agent of its own TLS setup (CA, client certificate; tls.ts) instead of the shared one. */
   httpsAgent?: https.Agent;
   /** What the request does, for the metrics (default `other`). */
   interaction?: Interaction;
@@ -142,7 +142,7 @@ const agents = {
   'https:': new https.Agent(AGENT_OPTIONS),
 };
 
-/** A keep-alive https agent like the shared one, with TLS settings of its own (`secureContext`, …). */
+/** @internal A keep-alive https agent like the shared one, with TLS settings of its own (`secureContext`, …). */
 export function createHttpsAgent(tls: https.AgentOptions): https.Agent {
   return new https.Agent({ ...AGENT_OPTIONS, ...tls });
 }

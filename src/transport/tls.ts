@@ -14,22 +14,7 @@ import { StorageUnavailableError } from '../api/errors.js';
 import { createHttpsAgent } from './http.js';
 import { tlsFailureSide } from './tls-failures.js';
 
-/** PEM text, or its bytes. */
-export type Pem = string | Buffer;
-
-/** The `tls` option of `FhirStorage`. */
-export interface FhirTlsOptions {
-  /**
-   * The CA certificate(s) to trust for the FHIR server, in place of the
-   * system's (node's bundled Mozilla list and `NODE_EXTRA_CA_CERTS`): one PEM
-   * (it may hold several certificates) or a list of them.
-   */
-  ca?: Pem | readonly Pem[];
-  /** The client certificate for mutual TLS (PEM; intermediate CA certificates may follow it). Needs `key`. */
-  cert?: Pem;
-  /** The client certificate's private key (PEM, not encrypted). Needs `cert`. */
-  key?: Pem;
-}
+export type { FhirTlsOptions, Pem } from './tls-options.js';
 
 /** A certificate as `check` shows it. */
 export interface CertificateSummary {
@@ -54,8 +39,8 @@ function fail(owner: string, message: string): never {
 }
 
 function pemText(owner: string, name: string, value: unknown): string {
-  if (typeof value === 'string' || Buffer.isBuffer(value)) {
-    const text = value.toString();
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    const text = typeof value === 'string' ? value : Buffer.from(value).toString();
     if (text.trim() !== '') return text;
   }
   fail(owner, `${name} must be PEM text or a Buffer of it`);

@@ -27,7 +27,8 @@ import {
   type RetryOptions,
   type RetryPolicy,
 } from '../../transport/retry.js';
-import { explainTlsFailure, FhirTls, type FhirTlsOptions } from '../../transport/tls.js';
+import type { FhirTlsOptions } from '../../transport/tls-options.js';
+import { explainTlsFailure, FhirTls } from '../../transport/tls.js';
 import { isHapi } from './hapi.js';
 import { IdSet } from './id-set.js';
 
@@ -128,7 +129,7 @@ export class FhirRestClient {
   readonly auth?: FhirAuth;
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
-  /** The `tls` option checked, with its agent; undefined when not set. */
+  /** @internal The `tls` option checked, with its agent; undefined when not set. */
   readonly tls?: FhirTls;
   /** The circuit breaker of this server, when the `breaker` option is on. */
   readonly breaker?: CircuitBreaker;
