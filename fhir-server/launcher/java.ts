@@ -1,20 +1,30 @@
-/** Owns finding a Java 17+ runtime (JAVA_HOME first, then PATH) and the JVM flags the server runs with. */
+/**
+ * Owns finding a Java 17+ runtime (JAVA_HOME first, then PATH) and the JVM
+ * flags the server runs with: FHIR_JAVA_OPTS, else the flags of
+ * FHIR_JAVA_PROFILE (`start`, the default: quick to start, small; `bulk`: the
+ * full JIT and a parallel collector for imports; fhir-server/README.md).
+ */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Small heap, C1 only and serial GC start fastest on a small machine. FHIR_JAVA_OPTS replaces them. */
-const DEFAULT_JAVA_OPTS = [
-  '-Xms256m',
-  '-Xmx1g',
-  '-XX:TieredStopAtLevel=1',
-  '-XX:+UseSerialGC',
-  '-Xss1m',
-];
+/** The flag sets of FHIR_JAVA_PROFILE, measured in BENCHMARKS.md. */
+const JAVA_PROFILES: Readonly<Record<string, readonly string[]>> = {
+  // small heap, C1 only and serial GC start fastest on a small machine
+  start: ['-Xms256m', '-Xmx1g', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss1m'],
+  // the full tiered JIT (C2) and the parallel collector: a higher transaction rate once warm
+  bulk: ['-Xms512m', '-Xmx2g', '-XX:+UseParallelGC', '-Xss1m'],
+};
 
-export function javaOptions(): string[] {
-  const fromEnv = process.env.FHIR_JAVA_OPTS?.trim();
-  return fromEnv ? fromEnv.split(/\s+/) : DEFAULT_JAVA_OPTS;
+/** The JVM flags: FHIR_JAVA_OPTS, else those of FHIR_JAVA_PROFILE (default `start`); a bad profile throws. */
+export function javaOptions(env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromEnv = env.FHIR_JAVA_OPTS?.trim();
+  if (fromEnv) return fromEnv.split(/\s+/);
+  const profile = env.FHIR_JAVA_PROFILE?.trim() || 'start';
+  const flags = JAVA_PROFILES[profile];
+  if (!flags)
+    throw new Error(`FHIR_JAVA_PROFILE must be start or bulk, not ${JSON.stringify(profile)}`);
+  return [...flags];
 }
 
 /** The java command to run, checked to be Java 17 or newer. */
