@@ -31,7 +31,7 @@ import {
 import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
 import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { planSearch, queryPairs, stringProbes } from './search-plan.js';
+import { planSearch, queryPairs, stringProbes, type SearchParameter } from './search-plan.js';
 import type { VersionedWriter } from './versioned-writes.js';
 
 /** One row to import: validated record input, and its content hash (import-rows.ts `rowHash`). */
@@ -115,28 +115,26 @@ export class FhirRecordStore implements RecordStore {
    * one search, on a server where every import carried the identifier.
    */
   async legacyImportedRows(): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
     const tag = legacyImportTagParameter(this.model);
     const probe: [string, string][] = [...queryPairs([tag]), ['_count', '1'], ['_elements', 'id']];
     if (this.rest.answersOffsetQueries) probe.push(['_offset', '0']);
-    if (!(await this.rest.searchPage(this.type, { params: probe })).resources.length) return found;
-    const elements = { name: '_elements', values: ['meta', 'extension'] };
-    for await (const page of this.scope.pages(this.type, [tag, elements], {}))
-      for (const resource of page) {
-        const hash = importedRowOf(resource);
-        if (hash !== undefined && !found.has(hash)) found.set(hash, resource.id!);
-      }
-    return found;
+    if (!(await this.rest.searchPage(this.type, { params: probe })).resources.length)
+      return new Map();
+    return this.importedIn([tag, { name: '_elements', values: ['meta', 'extension'] }]);
   }
 
   /** Row hash → record id of the resources in scope imported from rows of these hashes: one OR-search of their identifiers. */
   async importedAmong(hashes: readonly string[]): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
-    if (!hashes.length) return found;
-    const params = [
+    if (!hashes.length) return new Map();
+    return this.importedIn([
       importRowsParameter(hashes),
       { name: '_elements', values: ['identifier', 'meta'] },
-    ];
+    ]);
+  }
+
+  /** Row hash → record id of each imported resource a scoped search finds (the first, for a hash held twice). */
+  private async importedIn(params: readonly SearchParameter[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
     for await (const page of this.scope.pages(this.type, params, {}))
       for (const resource of page) {
         const hash = importedRowOf(resource);
