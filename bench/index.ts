@@ -16,10 +16,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { FhirStorage, HttpStorage, comparisons as C, type Lookup } from '../src/index.js';
 import { FhirRestClient } from '../src/backends/fhir/fhir-rest.js';
@@ -28,6 +27,7 @@ import { createApp } from '../src/http/app.js';
 import { packageRoot } from '../src/shared/package-root.js';
 import { pino } from 'pino';
 import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
+import { rawFhirClient } from './raw-fhir.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
 const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 1000);
@@ -125,37 +125,8 @@ async function main(): Promise<void> {
   const facade = new HttpStorage({
     baseUrl: `http://127.0.0.1:${(listener.address() as AddressInfo).port}`,
   });
-  const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
   // raw FHIR on node:http as our transport sends it (keep-alive, gzip accepted): the same bytes on the wire
-  const rawAgent = new http.Agent({ keepAlive: true, timeout: 4_000 });
-  const raw = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
-    new Promise<{ body: ReturnType<typeof JSON.parse>; etag: string | undefined }>(
-      (resolve, reject) => {
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const sent: Record<string, string> = { ...json, 'accept-encoding': 'gzip', ...headers };
-        if (payload !== undefined) sent['content-length'] = String(Buffer.byteLength(payload));
-        const req = http.request(url.startsWith('http') ? url : `${baseUrl}/${url}`, {
-          method,
-          agent: rawAgent,
-          headers: sent,
-        });
-        req.on('error', reject);
-        req.on('response', (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const data = Buffer.concat(chunks);
-            const text = (
-              res.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(data) : data
-            ).toString('utf8');
-            if (res.statusCode! >= 300) reject(new Error(`${method} ${url}: ${res.statusCode}`));
-            else resolve({ body: text ? JSON.parse(text) : undefined, etag: res.headers.etag });
-          });
-        });
-        req.end(payload);
-      },
-    );
+  const raw = rawFhirClient(baseUrl, { 'content-type': 'application/fhir+json' });
   const record = (i: number) => ({
     name: `Bench ${serial(i)}`,
     sex: 'F' as const,

@@ -14,10 +14,9 @@
  * Without FHIR_BASE_URL it starts the bundled HAPI server (in memory).
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import zlib from 'node:zlib';
 import { FhirStorage, comparisons as C, type Lookup } from '../src/index.js';
 import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
+import { rawFhirClient } from './raw-fhir.js';
 
 const GIVEN = ['Amina', 'Grace', 'Joseph', 'Peter', 'Sarah', 'Esther', 'Moses', 'Ruth', 'David', 'Mary', 'Samuel', 'Agnes', 'John', 'Florence', 'Patrick', 'Betty', 'James', 'Harriet', 'Daniel', 'Irene']; // prettier-ignore
 const FAMILY = ['Okello', 'Odongo', 'Akello', 'Ocen', 'Opio', 'Auma', 'Obina', 'Adong', 'Okot', 'Atim', 'Ojok', 'Lakot', 'Oryem', 'Acan', 'Olanya', 'Aber', 'Komakech', 'Lanyero', 'Ocaya', 'Anena']; // prettier-ignore
@@ -78,43 +77,13 @@ function resource(i: number, tag: { system: string; code: string }) {
   };
 }
 
-const agent = new http.Agent({ keepAlive: true });
-/** One raw request as a hand-written client sends it (keep-alive, gzip accepted); the JSON answer. */
-function raw(url: string, body?: unknown): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, {
-      method: payload === undefined ? 'GET' : 'POST',
-      agent,
-      headers: {
-        accept: 'application/fhir+json',
-        'accept-encoding': 'gzip',
-        'cache-control': 'no-cache',
-        ...(payload === undefined
-          ? {}
-          : {
-              'content-type': 'application/fhir+json',
-              'content-length': String(Buffer.byteLength(payload)),
-            }),
-      },
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const data = Buffer.concat(chunks);
-        const text = (
-          res.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(data) : data
-        ).toString('utf8');
-        if (res.statusCode! >= 300) reject(new Error(`${url}: ${res.statusCode} ${text}`));
-        else resolve(JSON.parse(text) as Record<string, unknown>);
-      });
-    });
-    req.end(payload);
-  });
-}
+const rawRequest = rawFhirClient('', { 'cache-control': 'no-cache' });
+/** One raw GET (or POST of `body`) to an absolute URL; the JSON answer. */
+const raw = async (url: string, body?: unknown): Promise<Record<string, unknown>> =>
+  (await rawRequest(body === undefined ? 'GET' : 'POST', url, body)).body as Record<
+    string,
+    unknown
+  >;
 
 /** Every resource a raw search finds, following `next` links: how many. */
 async function rawSearch(baseUrl: string, query: string): Promise<number> {
@@ -241,7 +210,7 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.lookup} | ${r.library.toFixed(1)} ms | ${r.rawMs.toFixed(1)} ms | ${(r.library / r.rawMs).toFixed(2)}× | \`${r.raw}\` | ${r.found.trim()} |`,
     );
-  agent.destroy();
+  rawRequest.close();
   await server?.stop();
 }
 
