@@ -28,6 +28,7 @@ import { validateRecordInput, validateSourcePair } from '../api/validation.js';
 import { ValidationError } from '../api/errors.js';
 import type { ModelSpec } from '../api/models.js';
 import { FhirRecordStore, type ImportResult } from '../backends/fhir/record-store.js';
+import { waitingOutThrottle } from '../transport/retry.js';
 import { rowHash } from '../backends/fhir/import-rows.js';
 import type { FhirStorage } from '../backends/fhir/index.js';
 import { CliError, modelOption, parseArgs, positiveInt, storageFromEnv } from './options.js';
@@ -179,8 +180,12 @@ export async function runImport(
       if (present || result.present) counts.present++;
       else counts.written++;
       for (const [source, sourceId] of row.links) {
-        if (await storage.linkPatient(result.id, sourceId, source)) counts.linked++;
-        else if ((await storage.getPatient(sourceId, source))?.id !== result.id) {
+        // a link refused by a throttling server wrote nothing: it waits its turn like the batches
+        if (await waitingOutThrottle(() => storage.linkPatient(result.id, sourceId, source)))
+          counts.linked++;
+        else if (
+          (await waitingOutThrottle(() => storage.getPatient(sourceId, source)))?.id !== result.id
+        ) {
           failures.push(`line ${row.line}: ${source} id is already linked to another patient`);
           counts.failed++;
         }

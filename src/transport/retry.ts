@@ -133,6 +133,43 @@ function backoffMs(policy: RetryPolicy, attempt: number): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * How long bulk work (an import's batches and links) waits, in all, for a
+ * server that keeps throttling it (429 past the retry budget) before that
+ * piece of work fails: the server's quota paces the import instead of failing
+ * its rows.
+ */
+export const THROTTLE_PATIENCE_MS = 10 * 60_000;
+
+/** A 429 that outlasted the retry budget: the server's wait (or a second), else `undefined`. */
+function throttledWaitMs(error: unknown): number | undefined {
+  return error instanceof StorageUnavailableError && error.upstreamStatus === 429
+    ? (error.retryAfterMs ?? 1000)
+    : undefined;
+}
+
+/**
+ * Runs `work` again while it fails with a 429 that outlasted the retry budget,
+ * after the server's wait, for up to `patienceMs` in all. Only for work that a
+ * refused request leaves undone, so running it again is harmless: a 429 is a
+ * refusal before any work (RFC 6585).
+ */
+export async function waitingOutThrottle<T>(
+  work: () => Promise<T>,
+  patienceMs = THROTTLE_PATIENCE_MS,
+): Promise<T> {
+  for (let waited = 0; ;) {
+    try {
+      return await work();
+    } catch (error) {
+      const wait = throttledWaitMs(error);
+      if (wait === undefined || waited + wait > patienceMs) throw error;
+      waited += wait;
+      await sleep(wait);
+    }
+  }
+}
+
 /** The error for a transient status that outlived the budget (or came on a request sent once). */
 function transientStatusError(
   request: HttpRequest,

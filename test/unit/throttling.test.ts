@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import nock from 'nock';
 import { FhirStorage, StorageUnavailableError } from '../../src/index.js';
-import { rateLimitResetMs, serverWaitMs } from '../../src/transport/retry.js';
+import { rateLimitResetMs, serverWaitMs, waitingOutThrottle } from '../../src/transport/retry.js';
 import { call, startApp } from '../http/helpers.js';
 import { useStrictNock } from '../support/strict-nock.js';
 
@@ -85,6 +85,56 @@ describe('which requests are sent again', () => {
         e.upstreamStatus === 429 &&
         e.retryAfterMs === 60_000,
     );
+  });
+});
+
+describe('bulk work waiting out a quota (import batches and links)', () => {
+  const throttled = (waitMs: number) => {
+    const error = new StorageUnavailableError('unreachable', 'answered with 429', 429);
+    error.retryAfterMs = waitMs;
+    return error;
+  };
+
+  it("work refused with 429 past the budget runs again after the server's wait until it succeeds", async () => {
+    let runs = 0;
+    const started = Date.now();
+    const result = await waitingOutThrottle(async () => {
+      runs++;
+      if (runs < 3) throw throttled(20);
+      return 'linked';
+    });
+    assert.equal(result, 'linked');
+    assert.equal(runs, 3);
+    assert.ok(Date.now() - started >= 40, "it waited the server's 20 ms twice");
+  });
+
+  it('any other failure (a 503, a 4xx) is thrown at once, the work run once', async () => {
+    for (const error of [
+      new StorageUnavailableError('unreachable', 'answered with 503', 503),
+      new Error('refused'),
+    ]) {
+      let runs = 0;
+      await assert.rejects(
+        waitingOutThrottle(() => {
+          runs++;
+          return Promise.reject(error);
+        }),
+        (e: unknown) => e === error,
+      );
+      assert.equal(runs, 1);
+    }
+  });
+
+  it('a server that keeps throttling past the patience fails the work with its 429', async () => {
+    let runs = 0;
+    await assert.rejects(
+      waitingOutThrottle(() => {
+        runs++;
+        return Promise.reject(throttled(30));
+      }, 70),
+      (e: unknown) => e instanceof StorageUnavailableError && e.upstreamStatus === 429,
+    );
+    assert.equal(runs, 3, 'waited 30 + 30 ms; a third wait would pass 70 ms');
   });
 });
 

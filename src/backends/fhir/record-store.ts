@@ -33,6 +33,7 @@ import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.
 import type { Scope } from './scope.js';
 import { planSearch, queryPairs, stringProbes, type SearchParameter } from './search-plan.js';
 import type { VersionedWriter } from './versioned-writes.js';
+import { waitingOutThrottle } from '../../transport/retry.js';
 
 /** One row to import: validated record input, and its content hash (import-rows.ts `rowHash`). */
 export interface ImportRow {
@@ -48,21 +49,6 @@ const notFoundAfter = (lost: unknown): string =>
   lost
     ? `the answer was lost twice (${lost instanceof Error ? lost.message : String(lost)}) and the record was not found`
     : 'the server answered without a location and the record was not found';
-
-/**
- * How long an import batch waits, in all, for a server that keeps throttling
- * it (429 past the retry budget) before the batch fails: the server's quota
- * paces the import instead of failing its rows.
- */
-const THROTTLE_PATIENCE_MS = 10 * 60_000;
-
-/** A 429 that outlasted the retry budget: the server's wait (or a second), else `undefined`. */
-const throttledWaitMs = (error: unknown): number | undefined =>
-  error instanceof StorageUnavailableError && error.upstreamStatus === 429
-    ? (error.retryAfterMs ?? 1000)
-    : undefined;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The server refused the request as a whole (4xx): nothing was written. */
 const isRefused = (error: unknown): boolean =>
@@ -205,20 +191,10 @@ export class FhirRecordStore implements RecordStore {
 
   /**
    * POSTs the resources (`postNewOnce`), waiting out a server that throttles
-   * (a 429 is a refusal before any work, so nothing was written) for up to
-   * THROTTLE_PATIENCE_MS in all.
+   * (a 429 is a refusal before any work, so nothing was written).
    */
-  private async postNew(resources: readonly ResourceJson[]) {
-    for (let waited = 0; ;) {
-      try {
-        return await this.postNewOnce(resources);
-      } catch (error) {
-        const wait = throttledWaitMs(error);
-        if (wait === undefined || waited + wait > THROTTLE_PATIENCE_MS) throw error;
-        waited += wait;
-        await sleep(wait);
-      }
-    }
+  private postNew(resources: readonly ResourceJson[]) {
+    return waitingOutThrottle(() => this.postNewOnce(resources));
   }
 
   /** POSTs the resources in a transaction, or in a batch when the server refuses the transaction. */
