@@ -6,7 +6,8 @@
  * runs the tests against that server. The link guarantee tests run last (they install
  * SearchParameters on the server). A full run (no filter, no FHIR_BASE_URL) then runs the server
  * conformance suite on each further server profile (scripts/server-matrix.ts: PostgreSQL with
- * two HAPI nodes; `stock`, HAPI's own defaults).
+ * two HAPI nodes; `stock`, HAPI's own defaults). The claims suite (Medplum's link guarantee) runs only
+ * in the opt-in `medplum` profile of `npm run test:servers`, or when its file is named.
  *
  * Usage: npm test [-- [node test flags…] [file or directory or substring…]]
  *   npm test -- test/unit                 # only tests under test/unit
@@ -19,7 +20,12 @@ import path from 'node:path';
 import { startLocalFhirServer, type LocalFhirServer } from '../fhir-server/launcher/index.js';
 import { packageRoot } from '../src/shared/package-root.js';
 import { onShutdownSignal } from '../src/shared/shutdown-signals.js';
-import { LINK_GUARANTEE_TESTS, matrixProfiles, runProfile } from './server-matrix.js';
+import {
+  CLAIMS_SERVER_SUITE,
+  LINK_GUARANTEE_TESTS,
+  matrixProfiles,
+  runProfile,
+} from './server-matrix.js';
 
 const root = packageRoot();
 
@@ -91,7 +97,12 @@ async function main(): Promise<number> {
   const nodeFlags = args.filter((a) => a.startsWith('-'));
   const filters = args.filter((a) => !a.startsWith('-'));
 
-  const all = listTestFiles(path.join(root, 'test')).sort();
+  // The claims suite proves Medplum's guarantee (an atomic conditional create): it runs in the
+  // medplum profile of the matrix, or when named, never against the bundled HAPI.
+  const profileOnly = CLAIMS_SERVER_SUITE.map((f) => path.join(root, f));
+  const all = listTestFiles(path.join(root, 'test'))
+    .filter((f) => !profileOnly.includes(f))
+    .sort();
   if (all.length === 0) {
     process.stdout.write('no test files (test/**/*.test.ts) yet: nothing to run\n');
     return 0;
