@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { FhirRestClient } from '../../src/backends/fhir/fhir-rest.js';
+import { everyMatch } from '../../src/backends/fhir/fhir-search.js';
 import { LinkClaims } from '../../src/backends/fhir/link-claims.js';
 import { IdentifierSystems } from '../../src/backends/fhir/links.js';
 import { readFhirConnectionEnv } from '../../src/config/fhir-connection-env.js';
@@ -37,7 +38,12 @@ const rest = new FhirRestClient({ baseUrl, ...connection });
 /** Every Patient holding the pair, read straight from the server (no scope). */
 async function holdersOf(sourceId: string, sourceName: string): Promise<string[]> {
   const system = new IdentifierSystems(new Map()).systemFor(sourceName);
-  const found = await rest.search('Patient', [['identifier', `${system}|${sourceId}`]]);
+  const found = await everyMatch(
+    rest.searchPages({
+      resourceType: 'Patient',
+      params: [{ name: 'identifier', system, values: [sourceId] }],
+    }),
+  );
   return found.map((r) => r.id!).sort();
 }
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { FhirRestClient } from '../../src/backends/fhir/fhir-rest.js';
+import { everyMatch } from '../../src/backends/fhir/fhir-search.js';
 import { reportLinkGuarantee } from '../../src/backends/fhir/link-guarantee-report.js';
 import { IdentifierSystems } from '../../src/backends/fhir/links.js';
 import {
@@ -40,9 +41,12 @@ const onNodes = `${nodes.length} HAPI node${nodes.length > 1 ? 's on one databas
 /** Every Patient holding the link (sourceId, sourceName), read straight from the server, no scope. */
 async function holdersOf(sourceId: string, sourceName: string): Promise<string[]> {
   const system = new IdentifierSystems(new Map()).systemFor(sourceName);
-  const found = await new FhirRestClient({ baseUrl: nodeA }).search('Patient', [
-    ['identifier', `${system}|${sourceId}`],
-  ]);
+  const found = await everyMatch(
+    new FhirRestClient({ baseUrl: nodeA }).searchPages({
+      resourceType: 'Patient',
+      params: [{ name: 'identifier', system, values: [sourceId] }],
+    }),
+  );
   return found.map((resource) => resource.id!).sort();
 }
 

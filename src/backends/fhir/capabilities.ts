@@ -138,10 +138,11 @@ export class ServerCapabilities {
     let probe = this.modifierProbes.get(key);
     if (!probe) {
       probe = this.rest
-        .probeSearch(resourceType, [
-          [`${param}:${modifier}`, MODIFIER_PROBE_VALUE],
-          ['_count', '1'],
-        ])
+        .probeSearch({
+          resourceType,
+          params: [{ name: param, modifier, values: [MODIFIER_PROBE_VALUE] }],
+          count: 1,
+        })
         .then((status) => {
           if (status === 200) return true;
           if ((status >= 400 && status < 500 && status !== 401 && status !== 403) || status === 501)

@@ -7,12 +7,14 @@
  * probes), never the search itself.
  */
 import type { Lookup } from '../../api/types.js';
-import { validateLookups } from '../../api/validation.js';
+import { validateLookups, type NormalizedLookup } from '../../api/validation.js';
 import type { SearchSupport, ServerCapabilities, TokenEscapes } from './capabilities.js';
 import type { FhirRestClient } from './fhir-rest.js';
 import type { ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { planLookup, planSearch, queryPairs, type SearchPlan } from './search-plan.js';
+import { describeSearch } from './fhir-search.js';
+import { planLookup, planSearch, type SearchPlan } from './search-plan.js';
+import { describeParameters } from './search-request.js';
 
 export interface LookupExplanation {
   /** The lookup as given. */
@@ -84,9 +86,7 @@ function describePlan(plan: SearchPlan): string {
     case 'server-cannot-narrow':
       return 'nothing: every record in scope is a candidate';
     case 'narrow':
-      return queryPairs(plan.params)
-        .map(([k, v]) => `${k}=${v}`)
-        .join('&');
+      return describeParameters(plan.params);
   }
 }
 
@@ -109,6 +109,54 @@ function stringReliance(mapping: ResourceMapping, param: string, support: Search
 const formatValue = (value: unknown): string =>
   value instanceof Date ? value.toISOString() : JSON.stringify(value);
 
+/** What the backend relies on, on this server, for the mapping's string parameters and links. */
+function reliance(
+  mapping: ResourceMapping,
+  stringParams: readonly string[],
+  support: SearchSupport,
+  tokenEscapes: TokenEscapes,
+): string[] {
+  const reliesOn = [
+    'GET /metadata: the CapabilityStatement lists the search parameters used (unlisted ones are left to the adapter)',
+    'Cache-Control: no-cache on every search: the server runs it anew instead of answering from a search cache',
+    'If-Match on every update: a stale version is answered 409 or 412 (a lost race: read again, re-apply)',
+    'next links are followed to the end (any form: _getpages, _cursor); Bundle.total is never read',
+    '_tag searches, when a scope tag is configured',
+  ];
+  for (const param of stringParams) reliesOn.push(stringReliance(mapping, param, support));
+  if (mapping.model.linkable)
+    reliesOn.push(
+      tokenEscapes === 'works'
+        ? 'identifier=system|value for links; escaped values (\\| \\$) shown to be unescaped'
+        : tokenEscapes === 'broken'
+          ? 'identifier=system| (the whole source, filtered here) for link ids holding \\ , | $: this server does not unescape them'
+          : 'identifier=system|value for links; for ids holding \\ , | $ a miss is checked by identifier=system| until the server shows it unescapes them',
+    );
+  return reliesOn;
+}
+
+/** Per lookup: what the server is asked and how it serves it; a warning for each scan. */
+function explainEach(
+  mapping: ResourceMapping,
+  lookups: readonly Lookup[],
+  normalized: readonly NormalizedLookup[],
+  support: SearchSupport,
+): { explained: LookupExplanation[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const explained = normalized.map((lookup, i) => {
+    const lookupPlan = planLookup(mapping, lookup, support);
+    const served = planServing(lookupPlan);
+    if (served === 'scan') warnings.push(scanWarning(lookups[i]!, lookupPlan));
+    return {
+      lookup: lookups[i]!,
+      server: describePlan(lookupPlan),
+      served,
+      adapter: `keeps exactly the records whose ${lookup.field} ${lookup.operator} ${formatValue(lookups[i]![2])}`,
+    };
+  });
+  return { explained, warnings };
+}
+
 export async function explainLookups(
   { mapping, rest, scope, capabilities }: ExplainParts,
   lookups: readonly Lookup[],
@@ -126,66 +174,24 @@ export async function explainLookups(
       { param, modifier: 'contains' as const },
     ]),
   );
-  const searchParams = Object.fromEntries(
-    searchFields.map((m) => [m.search!.param, support.params.has(m.search!.param)]),
-  );
-  const contains = Object.fromEntries(
-    stringParams.map((p) => [p, support.contains.has(p)] as const),
-  );
-  const exact = Object.fromEntries(stringParams.map((p) => [p, support.exact.has(p)] as const));
-
-  const reliesOn = [
-    'GET /metadata: the CapabilityStatement lists the search parameters used (unlisted ones are left to the adapter)',
-    'Cache-Control: no-cache on every search: the server runs it anew instead of answering from a search cache',
-    'If-Match on every update: a stale version is answered 409 or 412 (a lost race: read again, re-apply)',
-    'next links are followed to the end (any form: _getpages, _cursor); Bundle.total is never read',
-    '_tag searches, when a scope tag is configured',
-  ];
-  for (const param of stringParams) reliesOn.push(stringReliance(mapping, param, support));
-  if (mapping.model.linkable)
-    reliesOn.push(
-      capabilities.tokenEscapes === 'works'
-        ? 'identifier=system|value for links; escaped values (\\| \\$) shown to be unescaped'
-        : capabilities.tokenEscapes === 'broken'
-          ? 'identifier=system| (the whole source, filtered here) for link ids holding \\ , | $: this server does not unescape them'
-          : 'identifier=system|value for links; for ids holding \\ , | $ a miss is checked by identifier=system| until the server shows it unescapes them',
-    );
-
-  const warnings: string[] = [];
-  const explained = normalized.map((lookup, i) => {
-    const lookupPlan = planLookup(mapping, lookup, support);
-    const served = planServing(lookupPlan);
-    if (served === 'scan') warnings.push(scanWarning(lookups[i]!, lookupPlan));
-    return {
-      lookup: lookups[i]!,
-      server: describePlan(lookupPlan),
-      served,
-      adapter: `keeps exactly the records whose ${lookup.field} ${lookup.operator} ${formatValue(lookups[i]![2])}`,
-    };
-  });
+  const { explained, warnings } = explainEach(mapping, lookups, normalized, support);
   const plan = planSearch(mapping, normalized, support);
-  const requests =
-    plan.kind === 'no-match'
-      ? []
-      : [
-          rest.describeSearch(
-            type,
-            scope.firstPageQuery(plan.kind === 'narrow' ? plan.params : []),
-          ),
-        ];
-  const software = await capabilities.software();
+  const search = scope.request(type, plan.kind === 'narrow' ? plan.params : []);
   return {
     baseUrl: rest.baseUrl,
-    server: software,
+    server: await capabilities.software(),
     model: mapping.model.name,
     resourceType: type,
-    searchParams,
-    contains,
-    exact,
+    searchParams: Object.fromEntries(
+      searchFields.map((m) => [m.search!.param, support.params.has(m.search!.param)]),
+    ),
+    contains: Object.fromEntries(stringParams.map((p) => [p, support.contains.has(p)])),
+    exact: Object.fromEntries(stringParams.map((p) => [p, support.exact.has(p)])),
     tokenEscapes: capabilities.tokenEscapes,
-    reliesOn,
+    reliesOn: reliance(mapping, stringParams, support, capabilities.tokenEscapes),
     lookups: explained,
     warnings,
-    requests,
+    requests:
+      plan.kind === 'no-match' ? [] : [describeSearch(rest.baseUrl, scope.firstPage(search))],
   };
 }

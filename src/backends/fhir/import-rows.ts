@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelSpec } from '../../api/models.js';
 import type { ResourceJson } from './fhir-rest.js';
-import type { SearchParameter } from './search-plan.js';
+import type { SearchParameter } from './search-request.js';
 
 /** The identifier system of the import mark; the value is the row hash. */
 export const IMPORT_ROW_SYSTEM = 'urn:healthcare-fhir:import-row';

@@ -8,6 +8,7 @@
  *   import-rows.ts       the mark an import leaves (the row-hash identifier) and reads back
  *   page-size.ts         the search page size: the user's, else the server's cap, learned
  *   search-plan.ts       where a lookup becomes a search parameter (the operator table)
+ *   search-request.ts    the one SearchRequest, formatted and escaped in one function
  *   resource-mapping.ts  where a record becomes a resource and back
  *   created-date.ts      created_date's rules
  *   element-path.ts      element paths in resource JSON
@@ -17,12 +18,16 @@
  *   links.ts             links as identifiers, one record per pair across processes
  *   link-uniqueness.ts   whether the server refuses a second holder (detected), or single-writer
  *   link-guarantee.ts    the unique link SearchParameters: check and install
- *   scope.ts             the scope tag, paged scoped searches
+ *   scope.ts             the scope tag on resources and on every scoped search
  *   keyset-pages.ts      how a search is paged: the `_lastUpdated` keyset
  *   id-set.ts            the ids an iteration returned, in little memory
  *   capabilities.ts      what the server supports: /metadata, :contains probes, token escapes
  *   explain.ts           FhirStorage#explain: support, reliance, the plan for lookups
- *   fhir-rest.ts         the FHIR REST requests, on the one HTTP layer
+ *   fhir-rest.ts         the FHIR REST client, on the one HTTP layer
+ *   fhir-search.ts       sending a SearchRequest: a page, every next page, probes
+ *   fhir-answers.ts      reading the server's answers
+ *   fhir-types.ts        ResourceJson, the client's options, outcomes
+ *   fhir-id.ts           isFhirId
  */
 export { FhirStorage, type FhirStorageOptions } from './fhir-storage.js';
 export { FhirMappingError } from './mapping-file.js';

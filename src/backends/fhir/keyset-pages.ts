@@ -23,6 +23,7 @@ import type { RecordCursor } from '../../api/record-cursor.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
 import { IdSet } from './id-set.js';
 import type { PageSize } from './page-size.js';
+import type { SearchRequest } from './search-request.js';
 
 export interface KeysetOptions {
   /** The page size, learned from the answers unless the user set one (page-size.ts). */
@@ -32,8 +33,6 @@ export interface KeysetOptions {
   /** The caller reads at most this many records: no page need be larger. */
   limit?: number;
 }
-
-type Pairs = readonly (readonly [string, string])[];
 
 const timeOf = (resource: ResourceJson): number => Date.parse(resource.meta?.lastUpdated ?? '');
 
@@ -45,48 +44,43 @@ function isSorted(resources: readonly ResourceJson[]): boolean {
   return true;
 }
 
-/** The `_count` (and on HAPI `_offset=0`) of every keyset search; decided per page: the first answer may be what tells us the server is HAPI. */
-function countPairs(rest: FhirRestClient, count: number): Pairs {
-  return [
-    ['_count', String(count)],
-    ...(rest.answersOffsetQueries ? [['_offset', '0'] as const] : []),
-  ];
+/** `count` records of the search, and on HAPI `_offset=0`; decided per page: the first answer may be what tells us the server is HAPI. */
+function counted(rest: FhirRestClient, request: SearchRequest, count: number): SearchRequest {
+  return { ...request, count, ...(rest.answersOffsetQueries ? { offset: 0 } : {}) };
 }
 
-/** The query of the first page of a keyset-paged search. */
-export function firstKeysetQuery(
+/** A keyset page's request: the search sorted by `_lastUpdated`, from `lastUpdated` on. */
+export function keysetRequest(
   rest: FhirRestClient,
-  params: Pairs,
+  search: SearchRequest,
   count: number,
-): [string, string][] {
-  return [...params, ['_sort', '_lastUpdated'], ...countPairs(rest, count)] as [string, string][];
+  lastUpdated?: SearchRequest['lastUpdated'],
+): SearchRequest {
+  return counted(rest, { ...search, lastUpdated, sort: '_lastUpdated' }, count);
 }
 
-/** Pages of `type` matching `params` in ascending `_lastUpdated`, each id once. */
+/** Pages of the search's matches in ascending `_lastUpdated`, each id once. */
 export async function* keysetPages(
   rest: FhirRestClient,
-  type: string,
-  params: Pairs,
+  search: SearchRequest,
   options: KeysetOptions,
 ): AsyncGenerator<ResourceJson[]> {
   const { pageSize } = options;
   const size = () => Math.min(pageSize.size, options.limit ?? Infinity);
   const seen = new IdSet(options.start?.ids);
-  const count = (): Pairs => countPairs(rest, size());
   const fresh = (resources: ResourceJson[]) => resources.filter((r) => seen.add(r.id!));
-  let lower: readonly [string, string] | undefined = options.start
-    ? ['_lastUpdated', `ge${options.start.after}`]
+  let lower: SearchRequest['lastUpdated'] = options.start
+    ? { prefix: 'ge', instant: options.start.after }
     : undefined;
   // records the next search reads again: those of the last page at its last time (`ge T`)
   let rereads = options.start?.ids.length ?? 0;
   for (;;) {
     const asked = pageSize.ask(size() + rereads);
-    const query = firstKeysetQuery(rest, [...params, ...(lower ? [lower] : [])], asked);
-    const { resources, next } = await rest.searchPage(type, { params: query });
+    const { resources, next } = await rest.searchPage(keysetRequest(rest, search, asked, lower));
     pageSize.learn(asked, resources.length, next);
     if (!isSorted(resources)) {
       // the server ignores _sort: its own paging, from the start, each id once
-      yield* rest.searchLinkedPages(type, [...params, ['_count', String(size())]], seen);
+      yield* rest.searchPages({ ...search, count: size() }, seen);
       return;
     }
     yield fresh(resources);
@@ -94,18 +88,14 @@ export async function* keysetPages(
     const last = resources[resources.length - 1]!;
     const lastTime = last.meta!.lastUpdated!;
     if (timeOf(resources[0]!) < timeOf(last)) {
-      lower = ['_lastUpdated', `ge${lastTime}`];
+      lower = { prefix: 'ge', instant: lastTime };
       rereads = resources.filter((r) => timeOf(r) === timeOf(last)).length;
       continue;
     }
     // a whole page of one time: read every record of that time, then go past it
-    for await (const page of rest.searchLinkedPages(
-      type,
-      [...params, ['_lastUpdated', lastTime], ...count()],
-      seen,
-    ))
-      yield page;
-    lower = ['_lastUpdated', `gt${lastTime}`];
+    const tie = counted(rest, { ...search, lastUpdated: { instant: lastTime } }, size());
+    for await (const page of rest.searchPages(tie, seen)) yield page;
+    lower = { prefix: 'gt', instant: lastTime };
     rereads = 0;
   }
 }

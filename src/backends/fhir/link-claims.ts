@@ -12,6 +12,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+import { everyMatch } from './fhir-search.js';
+import type { SearchParameter } from './search-request.js';
 
 /** The identifier system of claim resources. */
 export const CLAIM_SYSTEM = 'urn:healthcare-fhir:link-claim';
@@ -34,6 +36,13 @@ export function claimKey(type: string, system: string, value: string): string {
     .digest('hex');
 }
 
+/** The search for a claim by its identifier (a condition of its create, or a search). */
+const identifier = (system: string, value: string): SearchParameter => ({
+  name: 'identifier',
+  system,
+  values: [value],
+});
+
 export class LinkClaims {
   constructor(
     private readonly rest: FhirRestClient,
@@ -51,7 +60,7 @@ export class LinkClaims {
         code: { coding: [{ system: 'urn:healthcare-fhir', code: 'link-claim' }] },
         subject: { reference: `${type}/${id}` },
       },
-      [['identifier', `${CLAIM_SYSTEM}|${key}`]],
+      [identifier(CLAIM_SYSTEM, key)],
     );
     return resource as Claim;
   }
@@ -93,9 +102,10 @@ export class LinkClaims {
 
   /** Frees the pair's claim if it names `type/id` (after an unlink, or a link whose record is gone). */
   async release(type: string, id: string, system: string, value: string): Promise<void> {
-    const [claim] = (await this.rest.search('Basic', [
-      ['identifier', `${CLAIM_SYSTEM}|${claimKey(type, system, value)}`],
-    ])) as Claim[];
+    const key = claimKey(type, system, value);
+    const [claim] = (await everyMatch(
+      this.rest.searchPages({ resourceType: 'Basic', params: [identifier(CLAIM_SYSTEM, key)] }),
+    )) as Claim[];
     if (claim && this.holderOf(claim, type) === id) await this.move(claim, type, undefined);
   }
 }
@@ -121,7 +131,7 @@ export async function claimDeletion(
       identifier: [{ system: DELETION_SYSTEM, value: key }],
       code: { coding: [{ system: 'urn:healthcare-fhir', code: 'delete-claim' }], text: nonce },
     },
-    [['identifier', `${DELETION_SYSTEM}|${key}`]],
+    [identifier(DELETION_SYSTEM, key)],
   );
   return (resource.code as { text?: unknown } | undefined)?.text === nonce;
 }

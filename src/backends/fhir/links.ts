@@ -22,13 +22,14 @@ import type { LinkStore, StoredRecord } from '../../api/record-store.js';
 import type { PatientLink } from '../../api/types.js';
 import { validateId, validateSourcePair } from '../../api/validation.js';
 import type { ServerCapabilities } from './capabilities.js';
-import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
+import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+import { isFhirId } from './fhir-id.js';
+import { everyMatch } from './fhir-search.js';
 import { LinkClaims, type Claim } from './link-claims.js';
 import { DEFAULT_SYSTEM_BASE } from './link-guarantee.js';
 import type { LinkUniquenessMode } from './link-uniqueness.js';
 import { toRecord, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { queryPairs } from './search-plan.js';
 import { KeyedMutex, REFUSED, type VersionedWriter } from './versioned-writes.js';
 
 /** Source names ↔ identifier systems. */
@@ -117,7 +118,9 @@ export class FhirLinkStore implements LinkStore {
   private async holders(system: string, value: string): Promise<ResourceJson[]> {
     const search = async (values: string[]) =>
       (
-        await this.scope.search(this.mapping.resourceType, [{ name: 'identifier', system, values }])
+        await this.scope.search(
+          this.scope.request(this.mapping.resourceType, [{ name: 'identifier', system, values }]),
+        )
       ).filter((resource) => holds(resource, system, value));
     const escaped = needsEscape.test(value);
     if (escaped && this.capabilities.tokenEscapes === 'broken') return search(['']);
@@ -228,9 +231,11 @@ export class FhirLinkStore implements LinkStore {
 
   /** Whether any resource of our type holds the identifier, in our scope or not (one search). */
   private async heldAnywhere(system: string, value: string): Promise<boolean> {
-    const found = await this.rest.search(
-      this.mapping.resourceType,
-      queryPairs([{ name: 'identifier', system, values: [value] }]),
+    const found = await everyMatch(
+      this.rest.searchPages({
+        resourceType: this.mapping.resourceType,
+        params: [{ name: 'identifier', system, values: [value] }],
+      }),
     );
     return found.some((resource) => holds(resource, system, value));
   }

@@ -28,10 +28,12 @@ import {
   legacyImportTagParameter,
   markImported,
 } from './import-rows.js';
-import { isFhirId, type FhirRestClient, type ResourceJson } from './fhir-rest.js';
+import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
+import { isFhirId } from './fhir-id.js';
 import { toRecord, writeValues, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
-import { planSearch, queryPairs, stringProbes, type SearchParameter } from './search-plan.js';
+import { planSearch, stringProbes } from './search-plan.js';
+import type { SearchParameter } from './search-request.js';
 import type { VersionedWriter } from './versioned-writes.js';
 import { waitingOutThrottle } from '../../transport/retry.js';
 
@@ -102,26 +104,25 @@ export class FhirRecordStore implements RecordStore {
    */
   async legacyImportedRows(): Promise<Map<string, string>> {
     const tag = legacyImportTagParameter(this.model);
-    const probe: [string, string][] = [...queryPairs([tag]), ['_count', '1'], ['_elements', 'id']];
-    if (this.rest.answersOffsetQueries) probe.push(['_offset', '0']);
-    if (!(await this.rest.searchPage(this.type, { params: probe })).resources.length)
-      return new Map();
-    return this.importedIn([tag, { name: '_elements', values: ['meta', 'extension'] }]);
+    const probe = { resourceType: this.type, params: [tag], elements: ['id'], count: 1 };
+    const offset = this.rest.answersOffsetQueries ? { offset: 0 } : {};
+    if (!(await this.rest.searchPage({ ...probe, ...offset })).resources.length) return new Map();
+    return this.importedIn([tag], ['meta', 'extension']);
   }
 
   /** Row hash → record id of the resources in scope imported from rows of these hashes: one OR-search of their identifiers. */
   async importedAmong(hashes: readonly string[]): Promise<Map<string, string>> {
     if (!hashes.length) return new Map();
-    return this.importedIn([
-      importRowsParameter(hashes),
-      { name: '_elements', values: ['identifier', 'meta'] },
-    ]);
+    return this.importedIn([importRowsParameter(hashes)], ['identifier', 'meta']);
   }
 
   /** Row hash → record id of each imported resource a scoped search finds (the first, for a hash held twice). */
-  private async importedIn(params: readonly SearchParameter[]): Promise<Map<string, string>> {
+  private async importedIn(
+    params: readonly SearchParameter[],
+    elements: readonly string[],
+  ): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    for await (const page of this.scope.pages(this.type, params, {}))
+    for await (const page of this.scope.pages(this.scope.request(this.type, params, elements), {}))
       for (const resource of page) {
         const hash = importedRowOf(resource);
         if (hash !== undefined && !found.has(hash)) found.set(hash, resource.id!);
@@ -270,7 +271,8 @@ export class FhirRecordStore implements RecordStore {
       : { params: new Set<string>(), contains: new Set<string>(), exact: new Set<string>() };
     const plan = planSearch(this.mapping, normalized, support);
     if (plan.kind === 'no-match') return;
-    const pages = this.scope.pages(this.type, plan.kind === 'narrow' ? plan.params : [], {
+    const search = this.scope.request(this.type, plan.kind === 'narrow' ? plan.params : []);
+    const pages = this.scope.pages(search, {
       start: options.after,
       limit: options.limit,
     });

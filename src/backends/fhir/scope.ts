@@ -5,14 +5,12 @@
  */
 import type { RecordCursor } from '../../api/record-cursor.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
-import { firstKeysetQuery, keysetPages } from './keyset-pages.js';
+import { everyMatch } from './fhir-search.js';
+import { keysetPages, keysetRequest } from './keyset-pages.js';
 import type { PageSize } from './page-size.js';
-import { queryPairs, type SearchParameter } from './search-plan.js';
+import type { SearchParameter, SearchRequest, TagCoding } from './search-request.js';
 
-export interface ScopeTag {
-  system: string;
-  code: string;
-}
+export type ScopeTag = TagCoding;
 
 export class Scope {
   constructor(
@@ -29,41 +27,35 @@ export class Scope {
     if (!tags.some((t) => t.system === tag.system && t.code === tag.code)) tags.push({ ...tag });
   }
 
-  private scoped(params: readonly SearchParameter[]): [string, string][] {
-    const scoped: SearchParameter[] = [...params];
-    if (this.tag) scoped.push({ name: '_tag', system: this.tag.system, values: [this.tag.code] });
-    return queryPairs(scoped);
+  /** The search for `params` (and `_elements`) in scope: the scope tag added when configured. */
+  request(
+    resourceType: string,
+    params: readonly SearchParameter[],
+    elements?: readonly string[],
+  ): SearchRequest {
+    return {
+      resourceType,
+      params,
+      ...(elements ? { elements } : {}),
+      ...(this.tag ? { tag: this.tag } : {}),
+    };
   }
 
-  /** The query of a search for the parameters: theirs, the scope tag, `_count`. */
-  query(params: readonly SearchParameter[]): [string, string][] {
-    return [...this.scoped(params), ['_count', String(this.pageSize.size)]];
-  }
-
-  /** The query of a filter's first page (keyset-paged, see keyset-pages.ts). */
-  firstPageQuery(params: readonly SearchParameter[]): [string, string][] {
-    return firstKeysetQuery(this.rest, this.scoped(params), this.pageSize.size);
+  /** A filter's first page request (keyset-paged, see keyset-pages.ts): what explain shows. */
+  firstPage(search: SearchRequest): SearchRequest {
+    return keysetRequest(this.rest, search, this.pageSize.size);
   }
 
   /** Every match, a page at a time in ascending `_lastUpdated` (keyset-paged, see keyset-pages.ts). */
   pages(
-    type: string,
-    params: readonly SearchParameter[],
+    search: SearchRequest,
     options: { start?: RecordCursor; limit?: number },
   ): AsyncGenerator<ResourceJson[]> {
-    return keysetPages(this.rest, type, this.scoped(params), {
-      pageSize: this.pageSize,
-      ...options,
-    });
+    return keysetPages(this.rest, search, { pageSize: this.pageSize, ...options });
   }
 
-  /** How many resources of `type` match the parameters and the scope tag (`undefined`: the server did not say). */
-  count(type: string, params: readonly SearchParameter[]): Promise<number | undefined> {
-    return this.rest.count(type, this.scoped(params));
-  }
-
-  /** Every resource of `type` matching the parameters and the scope tag, through every page. */
-  search(type: string, params: readonly SearchParameter[]): Promise<ResourceJson[]> {
-    return this.rest.search(type, this.query(params));
+  /** Every match of a small search (links), through the server's `next` pages of the page size. */
+  search(search: SearchRequest): Promise<ResourceJson[]> {
+    return everyMatch(this.rest.searchPages({ ...search, count: this.pageSize.size }));
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Owns where a lookup becomes a search parameter. Every parameter planned
+ * Owns where a lookup becomes a search parameter (search-request.ts formats
+ * and escapes it). Every parameter planned
  * selects a SUPERSET of the records the lookup matches (FHIR string search
  * ignores case and accents and matches parts; date ranges are widened a
  * little), so the adapter then applies the contract's exact semantics
@@ -19,19 +20,10 @@ import { matchesLookup } from '../../api/matching.js';
 import type { NormalizedLookup } from '../../api/validation.js';
 import type { SearchSupport, StringProbe } from './capabilities.js';
 import { createdLowerBoundField } from './created-date.js';
-import { isFhirId } from './fhir-rest.js';
+import { isFhirId } from './fhir-id.js';
 import { exactValues } from './name-parts.js';
 import type { FieldMapping, ResourceMapping } from './resource-mapping.js';
-
-/** One FHIR search parameter: `name[:modifier]=[prefix][system|]v1,…` (values OR-ed, unescaped here). */
-export interface SearchParameter {
-  name: string;
-  modifier?: 'contains' | 'exact' | 'not';
-  prefix?: 'ge' | 'le';
-  /** A token's system: each value is sent as `system|value`. */
-  system?: string;
-  values: readonly string[];
-}
+import type { SearchParameter } from './search-request.js';
 
 /** What one lookup (or a whole filter) asks of the server. */
 export type SearchPlan =
@@ -304,24 +296,4 @@ export function planSearch(
   }
   for (const { ge, le } of bounds.values()) params.push(...(ge ? [ge] : []), ...(le ? [le] : []));
   return params.length > 0 ? { kind: 'narrow', params } : cannotNarrow;
-}
-
-/** Escapes a search parameter value per FHIR (`\` `,` `|` `$` are prefixed with `\`). */
-export function escapeSearchValue(value: string): string {
-  return value.replace(/[\\,|$]/g, (c) => `\\${c}`);
-}
-
-/** Typed parameters → the `[name, value]` pairs of a query, values escaped (the one place that escapes). */
-export function queryPairs(params: readonly SearchParameter[]): [string, string][] {
-  return params.map((p) => [
-    p.modifier ? `${p.name}:${p.modifier}` : p.name,
-    (p.prefix ?? '') +
-      p.values
-        .map(
-          (v) =>
-            (p.system === undefined ? '' : `${escapeSearchValue(p.system)}|`) +
-            escapeSearchValue(v),
-        )
-        .join(','),
-  ]);
 }
