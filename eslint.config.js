@@ -85,10 +85,6 @@ const allowlist = [
     'ts/no-unnecessary-type-assertion',
   ),
   // --- "search" ---
-  allow(['src/backends/fhir/explain.ts'], 'max-lines-per-function'),
-  allow(['src/backends/fhir/fhir-rest.ts'], 'max-lines'),
-  allow(['src/backends/fhir/links.ts'], 'ts/unbound-method'),
-  allow(['src/backends/fhir/search-plan.ts'], 'import-x/no-restricted-paths'),
   allow(['src/cli/check/auth-section.ts'], 'import-x/no-restricted-paths'),
   allow(['src/cli/check/delete-section.ts'], 'import-x/no-restricted-paths'),
   allow(['src/cli/check/link-guarantee-section.ts'], 'import-x/no-restricted-paths'),

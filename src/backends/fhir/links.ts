@@ -78,7 +78,7 @@ const holds = (resource: ResourceJson, system: string, value: string): boolean =
 function addingLink(system: string, value: string) {
   let added = false;
   return {
-    mutate(resource: ResourceJson, afterLostAnswer: boolean): void {
+    mutate: (resource: ResourceJson, afterLostAnswer: boolean): void => {
       if (holds(resource, system, value)) {
         // already there: ours only if our previous attempt's PUT landed unseen
         added &&= afterLostAnswer;
