@@ -85,10 +85,6 @@ const allowlist = [
     'ts/no-unnecessary-type-assertion',
   ),
   // --- "search" ---
-  allow(['src/cli/check/auth-section.ts'], 'import-x/no-restricted-paths'),
-  allow(['src/cli/check/delete-section.ts'], 'import-x/no-restricted-paths'),
-  allow(['src/cli/check/link-guarantee-section.ts'], 'import-x/no-restricted-paths'),
-  allow(['src/cli/check/tls-section.ts'], 'ts/no-unnecessary-type-assertion'),
   // --- "retry" ---
   allow(['src/backends/fhir/versioned-writes.ts'], 'ts/require-await'),
   allow(['src/config/fhir-connection-env.ts'], 'max-lines-per-function'),

@@ -28,6 +28,7 @@
  *   fhir-answers.ts      reading the server's answers
  *   fhir-types.ts        ResourceJson, the client's options, outcomes
  *   fhir-id.ts           isFhirId
+ *   server-check.ts      what `check` asks the server (auth, deletes, link guarantee)
  */
 export { FhirStorage, type FhirStorageOptions } from './fhir-storage.js';
 export { FhirMappingError } from './mapping-file.js';

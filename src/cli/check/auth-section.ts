@@ -3,17 +3,17 @@
  * (method, token endpoint and whether it was configured or discovered, a token
  * obtained now) and the retry budget. Never prints a secret or a token.
  */
-import { FhirRestClient } from '../../backends/fhir/fhir-rest.js';
+import { FhirServerCheck } from '../../backends/fhir/server-check.js';
 import { TRANSIENT_STATUSES } from '../../transport/http.js';
 import type { CheckContext, CheckSection } from './section.js';
 
 export const authSection: CheckSection = {
   title: 'auth',
   async run(context: CheckContext) {
-    const client = new FhirRestClient({ ...context.connection, baseUrl: context.baseUrl });
+    const server = new FhirServerCheck({ ...context.connection, baseUrl: context.baseUrl });
     const lines: string[] = [];
     let ok = true;
-    const check = client.auth ? await client.auth.check() : { method: 'none' as const };
+    const check = await server.auth();
     lines.push(`method: ${check.method}`);
     if (check.tokenEndpoint) {
       lines.push(
@@ -28,7 +28,7 @@ export const authSection: CheckSection = {
       if (check.error) lines.push(`  ${check.error}`);
       ok = check.tokenObtained;
     }
-    const { maxAttempts, maxElapsedMs } = client.retry;
+    const { maxAttempts, maxElapsedMs } = server.retry;
     lines.push(
       `retry: GET, DELETE and If-Match PUT up to ${maxAttempts} attempts within ${maxElapsedMs} ms on connection errors, timeouts and ${[...TRANSIENT_STATUSES].join('/')} (Retry-After honoured); creates and transactions only after a 429 (Retry-After or the RateLimit reset honoured), else once`,
     );

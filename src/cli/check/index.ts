@@ -1,8 +1,10 @@
 /**
- * `healthcare-fhir check <base-url> [--model patient|provider] [--install] [lookup…]`:
+ * `healthcare-fhir check <base-url> [--model <model>] [--install] [lookup…]` (a model of
+ * src/api/models.ts, default patient):
  * runs each section in order and prints its lines; the exit code is 1 when a
  * section found a problem. Add a section by listing its module here.
  */
+import { defaultModels, type ModelName } from '../../api/models.js';
 import { readFhirConnectionEnv } from '../../config/fhir-connection-env.js';
 import { parseBaseUrl } from '../../transport/http.js';
 import { authSection } from './auth-section.js';
@@ -20,6 +22,11 @@ export const checkSections: CheckSection[] = [
   linkGuaranteeSection,
 ];
 
+/** The models `--model` names, from the model specs. */
+const modelNames = Object.keys(defaultModels) as ModelName[];
+const isModelName = (value: string | undefined): value is ModelName =>
+  modelNames.includes(value as ModelName);
+
 export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckContext {
   let model: CheckContext['model'] = 'patient';
   let install = false;
@@ -29,16 +36,14 @@ export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckCon
     if (arg === '--install') install = true;
     else if (arg === '--model') {
       const value = args[++i];
-      if (value !== 'patient' && value !== 'provider') {
-        throw new Error('--model must be patient or provider');
-      }
+      if (!isModelName(value)) throw new Error(`--model must be ${modelNames.join(' or ')}`);
       model = value;
     } else positional.push(arg);
   }
   const [baseUrl, ...lookups] = positional;
   if (!baseUrl)
     throw new Error(
-      'usage: healthcare-fhir check <base-url> [--model patient|provider] [--install] [lookup…]',
+      `usage: healthcare-fhir check <base-url> [--model ${modelNames.join('|')}] [--install] [lookup…]`,
     );
   return {
     baseUrl: parseBaseUrl('check', baseUrl),

@@ -3,6 +3,7 @@
  * lines and whether all is well. Sections (auth, server profile, lookup plans…)
  * live in their own modules and are listed in check/index.ts.
  */
+import type { ModelName } from '../../api/models.js';
 import type { FhirConnectionConfig } from '../../config/fhir-connection-env.js';
 
 export interface CheckContext {
@@ -11,7 +12,7 @@ export interface CheckContext {
   /** Credentials, retry budget and TLS settings from the environment. */
   connection: FhirConnectionConfig;
   /** `--model` (default patient). */
-  model: 'patient' | 'provider';
+  model: ModelName;
   /** Lookup arguments as given on the command line. */
   lookups: string[];
   /** `--install`: install what the server lacks that we can install (the unique link guarantee). */

@@ -32,8 +32,10 @@ export function describeCertificate(
 }
 
 /** `NAME=value` when the variable is set: where the CLI's settings came from. */
-const fromVariable = (name: string): string =>
-  process.env[name]?.trim() ? ` from ${name}=${process.env[name]!.trim()}` : '';
+function fromVariable(name: string): string {
+  const value = process.env[name]?.trim();
+  return value ? ` from ${name}=${value}` : '';
+}
 
 interface Handshake {
   protocol: string | null;
