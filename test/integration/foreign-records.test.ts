@@ -99,6 +99,26 @@ describe('records written by others (raw FHIR, EMR-shaped)', () => {
     assert.deepEqual(await ids(['name', C.EQUAL, 'Amazing']), [], 'a nickname is not the name');
   });
 
+  it('birth_date == one day finds exactly the full dates of that day, not partial ones (1953, 1953-07); death_date == finds a deceasedDateTime written in another zone', async () => {
+    const family = `Hopper${run}d`;
+    const born = async (birthDate: string, extra: Record<string, unknown> = {}) =>
+      emrPatient({ name: [{ given: ['Ada'], family }], birthDate, ...extra });
+    const day = await born('1953-07-09');
+    const next = await born('1953-07-10');
+    await born('1953-07');
+    await born('1953');
+    await born('1953-07-08');
+    const late = await born('1960-01-01', { deceasedDateTime: '1999-12-31T22:30:00-05:00' });
+    const ids = async (...lookups: Parameters<FhirStorage['filterPatients']>) =>
+      (await storage.filterPatients(...lookups)).map((r) => r.id).sort();
+    assert.deepEqual(await ids(['birth_date', C.EQUAL, '1953-07-09']), [day]);
+    assert.deepEqual(
+      await ids(['birth_date', C.IN, ['1953-07-09', '1953-07-10']]),
+      [day, next].sort(),
+    );
+    assert.deepEqual(await ids(['death_date', C.EQUAL, '1999-12-31']), [late]);
+  });
+
   it('name == and in find records without name.text by their parts (given and family, given only, family only, words inside a part), exactly', async () => {
     const tail = `Zed${run}`;
     const shapes: Record<string, [string, Record<string, unknown>[]]> = {

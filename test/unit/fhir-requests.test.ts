@@ -596,9 +596,24 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     ['status == I', [['status', C.EQUAL, 'I']], 'active=false'],
     ['status >= A: everything', [['status', C.GTE, 'A']], ''],
     [
-      'birth_date ==, widened a day',
+      'birth_date == → that day (birthDate is a zone-less FHIR date: nothing to widen)',
       [['birth_date', C.EQUAL, '2000-01-15']],
+      'birthdate=2000-01-15',
+    ],
+    [
+      'birth_date in one day → that day',
+      [['birth_date', C.IN, ['2000-01-15']]],
+      'birthdate=2000-01-15',
+    ],
+    [
+      'birth_date == a time that is no UTC midnight → widened a day',
+      [['birth_date', C.EQUAL, '2000-01-15T10:00:00Z']],
       'birthdate=ge2000-01-14&birthdate=le2000-01-16',
+    ],
+    [
+      'death_date == (deceasedDateTime: a time in any zone) → widened a day',
+      [['death_date', C.EQUAL, '2020-03-04']],
+      'death-date=ge2020-03-03&death-date=le2020-03-05',
     ],
     ['birth_date <', [['birth_date', C.LT, '2000-01-15']], 'birthdate=le2000-01-16'],
     [

@@ -20,6 +20,7 @@ import { matchesLookup } from '../../api/matching.js';
 import type { NormalizedLookup } from '../../api/validation.js';
 import type { SearchSupport, StringProbe } from './capabilities.js';
 import { createdLowerBoundField } from './created-date.js';
+import { isDateElement } from './date-elements.js';
 import { isFhirId } from './fhir-id.js';
 import { exactValues } from './name-parts.js';
 import type { FieldMapping, ResourceMapping } from './resource-mapping.js';
@@ -122,9 +123,13 @@ function datePlan(
   m: FieldMapping,
   bounds: OperatorRule['date'],
   times: readonly number[],
+  dateElement = false,
 ): SearchPlan {
   if (!bounds) return cannotNarrow;
   if (times.length === 0) return noMatch; // `in []`
+  // one day on a zone-less FHIR `date` element: that day as it is, served by the date index (date-elements.ts)
+  if (bounds === 'both' && dateElement && times.every((t) => t === times[0] && t % DAY === 0))
+    return narrow({ name: m.search!.param, values: [day(times[0]!)] });
   const low = dateBound(m, 'ge', Math.min(...times));
   const high = dateBound(m, 'le', Math.max(...times));
   if (bounds === 'both') return narrow(low, high);
@@ -248,7 +253,9 @@ export function planLookup(
   switch (m.search.type) {
     case 'date': {
       const times = operandTimes(lookup);
-      return times ? datePlan(m, rule.date, times) : cannotNarrow;
+      return times
+        ? datePlan(m, rule.date, times, isDateElement(mapping.resourceType, m))
+        : cannotNarrow;
     }
     case 'token':
       return tokenPlan(
