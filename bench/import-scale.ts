@@ -9,6 +9,7 @@
  *   FHIR_BASE_URL=… FHIR_SCOPE_TAG='system|code' npm run bench:import -- [rows] [rounds]
  *
  * BENCH_CLI_ROOT runs the CLI of another checkout (the figures before a change).
+ * The CLI is the built one users run (`npm run build` first: bench/built-cli.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/shared/package-root.js';
+import { builtCli } from './built-cli.js';
+import { rawTransactions } from './raw-transactions.js';
 
 const baseUrl = process.env.FHIR_BASE_URL ?? '';
 const scope = process.env.FHIR_SCOPE_TAG ?? '';
@@ -27,6 +30,7 @@ const [scopeSystem, scopeCode] = [
 const rows = Number(process.argv[2] ?? 5000);
 const rounds = Number(process.argv[3] ?? 2);
 const cliRoot = process.env.BENCH_CLI_ROOT ?? packageRoot();
+const cliArgs = builtCli(cliRoot);
 const run = randomBytes(3).toString('hex');
 
 async function scopeCount(): Promise<number> {
@@ -35,37 +39,16 @@ async function scopeCount(): Promise<number> {
   return ((await response.json()) as { total: number }).total;
 }
 
-/** Seconds HAPI takes for `rows` patients in transaction Bundles of 250, 4 at a time. */
-async function rawTransactions(round: number): Promise<number> {
-  const resource = (i: number) => ({
+/** Seconds HAPI takes for `rows` patients shaped as the import writes them (bench/raw-transactions.ts). */
+function rawRound(round: number): Promise<number> {
+  return rawTransactions(baseUrl, rows, (i) => ({
     resourceType: 'Patient',
     meta: { tag: [{ system: scopeSystem, code: scopeCode }] },
     identifier: [{ system: 'urn:bench:raw-row', value: `${run}-${round}-${i}` }],
     name: [{ text: `Raw${i} R${round}x${run}`, given: [`Raw${i}`], family: `R${round}x${run}` }],
     gender: 'female',
     birthDate: '1990-01-01',
-  });
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next * 250 < rows) {
-        const first = next++ * 250;
-        const entry = Array.from({ length: Math.min(250, rows - first) }, (_, k) => ({
-          request: { method: 'POST', url: 'Patient' },
-          resource: resource(first + k),
-        }));
-        const response = await fetch(baseUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
-          body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
-        });
-        if (response.status !== 200) throw new Error(`raw transaction: ${response.status}`);
-        await response.arrayBuffer();
-      }
-    }),
-  );
-  return (performance.now() - start) / 1000;
+  }));
 }
 
 /** Seconds `healthcare-fhir import` takes for a new file of `rows` patients. */
@@ -76,11 +59,11 @@ async function cliImport(round: number): Promise<number> {
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
   const start = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'import', file, '--model', 'patient'],
-      { cwd: cliRoot, env: process.env, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    const child = spawn(process.execPath, [...cliArgs, 'import', file, '--model', 'patient'], {
+      cwd: cliRoot,
+      env: process.env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`import ${code}`))));
   });
   return (performance.now() - start) / 1000;
@@ -89,7 +72,7 @@ async function cliImport(round: number): Promise<number> {
 const before = await scopeCount();
 const results: { raw: number; cli: number }[] = [];
 for (let round = 0; round < rounds; round++) {
-  const raw = await rawTransactions(round);
+  const raw = await rawRound(round);
   const cli = await cliImport(round);
   results.push({ raw: rows / raw, cli: rows / cli });
   console.error(

@@ -2,8 +2,8 @@
  * `npm run bench:stream-rate`: records/s of streaming a whole scope with
  * default settings against the server's own paging, in the same run,
  * alternating: `iterPatients()` (no page size set: the server's largest
- * page), `healthcare-fhir export` (the CLI, NDJSON to nowhere, its process
- * start included), and raw paging (GET `[type]?_tag=<scope>&_count=1000`,
+ * page), `healthcare-fhir export` (the built CLI users run, bench/built-cli.ts:
+ * NDJSON to nowhere, its process start included), and raw paging (GET `[type]?_tag=<scope>&_count=1000`,
  * then the server's `next` links, no library).
  *
  *   FHIR_BASE_URL=… FHIR_SCOPE_TAG='system|code' npm run bench:stream-rate -- [rounds]
@@ -11,12 +11,14 @@
 import { spawn } from 'node:child_process';
 import { storageFromEnv } from '../src/cli/options.js';
 import { packageRoot } from '../src/shared/package-root.js';
+import { builtCli } from './built-cli.js';
 
 const baseUrl = process.env.FHIR_BASE_URL ?? '';
 const scope = process.env.FHIR_SCOPE_TAG ?? '';
 if (!baseUrl || !scope.includes('|')) throw new Error('set FHIR_BASE_URL and FHIR_SCOPE_TAG');
 if (process.env.FHIR_PAGE_SIZE) throw new Error('unset FHIR_PAGE_SIZE: this measures the default');
 const rounds = Number(process.argv[2] ?? 2);
+const cliArgs = builtCli(packageRoot());
 
 async function library(): Promise<number> {
   let n = 0;
@@ -26,11 +28,11 @@ async function library(): Promise<number> {
 
 function exportCli(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'export', '--model', 'patient'],
-      { cwd: packageRoot(), env: process.env, stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    const child = spawn(process.execPath, [...cliArgs, 'export', '--model', 'patient'], {
+      cwd: packageRoot(),
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let lines = 0;
     child.stdout.on('data', (chunk: Buffer) => {
       for (const byte of chunk) if (byte === 10) lines++;

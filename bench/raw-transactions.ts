@@ -1,0 +1,34 @@
+/**
+ * The server's own write ceiling as the benches measure it: `rows` patients
+ * POSTed in transaction Bundles of 250, 4 Bundles at a time, `Prefer:
+ * return=minimal`, no library (the shape `healthcare-fhir import` sends).
+ */
+
+/** Seconds the server at `baseUrl` takes to create `rows` patients, `resource(i)` each. */
+export async function rawTransactions(
+  baseUrl: string,
+  rows: number,
+  resource: (i: number) => Record<string, unknown>,
+): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next * 250 < rows) {
+        const first = next++ * 250;
+        const entry = Array.from({ length: Math.min(250, rows - first) }, (_, k) => ({
+          request: { method: 'POST', url: 'Patient' },
+          resource: resource(first + k),
+        }));
+        const response = await fetch(baseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+          body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+        });
+        if (response.status !== 200) throw new Error(`raw transaction: ${response.status}`);
+        await response.arrayBuffer();
+      }
+    }),
+  );
+  return (performance.now() - start) / 1000;
+}
