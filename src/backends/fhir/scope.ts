@@ -54,8 +54,13 @@ export class Scope {
     return keysetPages(this.rest, search, { pageSize: this.pageSize, ...options });
   }
 
-  /** Every match of a small search (links), through the server's `next` pages of the page size. */
+  /**
+   * Every match of a small search (links), through the server's `next` pages
+   * of the page size; on HAPI from `_offset=0` (one bounded query, not its
+   * search coordinator: 2–3 ms of a 7 ms lookup, see keyset-pages.ts).
+   */
   search(search: SearchRequest): Promise<ResourceJson[]> {
-    return everyMatch(this.rest.searchPages({ ...search, count: this.pageSize.size }));
+    const offset = this.rest.answersOffsetQueries ? { offset: 0 } : {};
+    return everyMatch(this.rest.searchPages({ ...search, ...offset, count: this.pageSize.size }));
   }
 }
