@@ -9,9 +9,15 @@ import {
   ConflictError,
   StorageUnavailableError,
   ValidationError,
+  type StorageFailureKind,
   type ValidationIssue,
 } from '../api/errors.js';
-import { problemTypes } from '../http/problem.js';
+import {
+  problemTypes,
+  storageFailureKindOf,
+  validationProblem,
+  writeConflictProblem,
+} from '../api/problem-types.js';
 import { isPlainObject } from '../shared/plain-object.js';
 import {
   parseBaseUrl,
@@ -46,6 +52,25 @@ export function isProblem(response: HttpResponse, type: string): boolean {
 }
 export const isMissing = (response: HttpResponse): boolean =>
   response.status === 404 && isProblem(response, problemTypes.notFound);
+
+/** What a storage failure says when the facade's problem gives no detail. */
+const storageFailureDetails: Record<StorageFailureKind, string> = {
+  'bad-response': 'the storage gave a bad answer',
+  unreachable: 'the storage is unreachable',
+  timeout: 'the storage timed out',
+};
+
+/** A validation problem's issues, as the library's ValidationIssue list. */
+function issuesOf(problem: ProblemBody): ValidationIssue[] {
+  if (!Array.isArray(problem.issues)) return [];
+  return (problem.issues as unknown[]).filter(isPlainObject).map((i) => {
+    const issue: ValidationIssue = {
+      message: typeof i.message === 'string' ? i.message : 'invalid',
+    };
+    if (typeof i.field === 'string') issue.field = i.field;
+    return issue;
+  });
+}
 
 export class FacadeConnection {
   private readonly baseUrl: string;
@@ -151,15 +176,12 @@ export class FacadeConnection {
     const problem = (isPlainObject(response.body) ? response.body : {}) as ProblemBody;
     const detail = typeof problem.detail === 'string' ? problem.detail : undefined;
     const status = response.status;
+    const kind = storageFailureKindOf(status);
+    if (kind)
+      return new StorageUnavailableError(kind, detail ?? storageFailureDetails[kind], status);
     switch (status) {
-      case 400: {
-        const issues = Array.isArray(problem.issues)
-          ? (problem.issues as unknown[]).filter(isPlainObject).map((i) => {
-              const issue: ValidationIssue = { message: String(i.message ?? 'invalid') };
-              if (typeof i.field === 'string') issue.field = i.field;
-              return issue;
-            })
-          : [];
+      case validationProblem.status: {
+        const issues = issuesOf(problem);
         return new ValidationError(
           issues.length ? issues : (detail ?? 'the facade rejected the request'),
         );
@@ -173,25 +195,11 @@ export class FacadeConnection {
         return new APIError(
           `the facade answered ${method} with 404 without naming a missing record: is ${this.baseUrl} the facade's base URL?`,
         );
-      case 409:
+      case writeConflictProblem.status:
         return new ConflictError(detail ?? 'the facade reported a conflict');
       case 413:
       case 415:
         return new APIError(`the facade rejected the request body (${status})`);
-      case 502:
-        return new StorageUnavailableError(
-          'bad-response',
-          detail ?? 'the storage gave a bad answer',
-          status,
-        );
-      case 503:
-        return new StorageUnavailableError(
-          'unreachable',
-          detail ?? 'the storage is unreachable',
-          status,
-        );
-      case 504:
-        return new StorageUnavailableError('timeout', detail ?? 'the storage timed out', status);
       default:
         return new StorageUnavailableError(
           'bad-response',

@@ -19,7 +19,7 @@ import {
 import { ValidationError } from '../api/errors.js';
 import type { HealthcareStorage, Lookup, PatientLink } from '../api/types.js';
 import { validateId, validateSourcePair } from '../api/validation.js';
-import { problemTypes } from '../http/problem.js';
+import { problemTypes } from '../api/problem-types.js';
 import { isPlainObject } from '../shared/plain-object.js';
 import {
   FacadeConnection,

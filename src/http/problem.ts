@@ -12,30 +12,16 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '../api/errors.js';
+import {
+  storageFailureProblems,
+  validationProblem,
+  writeConflictProblem,
+} from '../api/problem-types.js';
 import { CircuitOpenError } from '../transport/breaker.js';
 
 export const problemContentType = 'application/problem+json';
 
-/** Problem `type` URIs of the facade's own problem kinds; plain HTTP errors use `about:blank`. */
-export const problemTypes = {
-  validation: 'urn:healthcare-fhir:problem:validation-error',
-  /** A record (or link) that does not exist; an unknown route is `about:blank` 404. */
-  notFound: 'urn:healthcare-fhir:problem:not-found',
-  linkConflict: 'urn:healthcare-fhir:problem:link-conflict',
-  writeConflict: 'urn:healthcare-fhir:problem:write-conflict',
-  upstreamBadResponse: 'urn:healthcare-fhir:problem:storage-bad-response',
-  upstreamUnreachable: 'urn:healthcare-fhir:problem:storage-unreachable',
-  upstreamTimeout: 'urn:healthcare-fhir:problem:storage-timeout',
-  notReady: 'urn:healthcare-fhir:problem:not-ready',
-  /** A valid token without the scope the route needs (403). */
-  forbidden: 'urn:healthcare-fhir:problem:forbidden',
-  /** Over `RATE_LIMIT` or the per-client bound on requests in flight (429). */
-  tooManyRequests: 'urn:healthcare-fhir:problem:too-many-requests',
-  /** The OIDC issuer's key set cannot be fetched, so no token can be checked (503). */
-  authUnavailable: 'urn:healthcare-fhir:problem:auth-unavailable',
-  /** The audit trail could not be written: no record is returned (contract §6). */
-  auditUnavailable: 'urn:healthcare-fhir:problem:audit-unavailable',
-} as const;
+export { problemTypes } from '../api/problem-types.js';
 
 export interface Problem {
   type: string;
@@ -157,62 +143,35 @@ function isCorruptEncoding(error: unknown): boolean {
   );
 }
 
-/** The problem for any error thrown while handling a request. */
-export function problemFor(error: unknown): Problem {
-  if (error instanceof HttpProblem) return error.problem;
-  if (error instanceof ValidationError) {
-    return {
-      type: problemTypes.validation,
-      title: 'Invalid request',
-      status: 400,
-      detail: error.message,
-      issues: error.issues.map((i) => ({ ...i })),
-    };
+/** The problem for a storage failure: its kind's problem, with what the caller can do. */
+function storageProblem(error: StorageUnavailableError): Problem {
+  const problem = storageFailureProblems[error.kind];
+  switch (error.kind) {
+    case 'timeout':
+      return {
+        ...problem,
+        detail: 'The storage backend (the FHIR server) did not answer in time.',
+      };
+    case 'unreachable':
+      return {
+        ...problem,
+        detail:
+          error instanceof CircuitOpenError
+            ? 'The storage backend (the FHIR server) was found unreachable: requests are not sent to it until a probe finds it back; retry after the Retry-After delay.'
+            : 'The storage backend (the FHIR server) cannot be reached.',
+      };
+    default:
+      return {
+        ...problem,
+        detail: `The storage backend (the FHIR server) gave an unexpected answer${
+          error.upstreamStatus ? ` (status ${error.upstreamStatus})` : ''
+        }.`,
+      };
   }
-  if (error instanceof StorageUnavailableError) {
-    switch (error.kind) {
-      case 'timeout':
-        return {
-          type: problemTypes.upstreamTimeout,
-          title: 'Storage timed out',
-          status: 504,
-          detail: 'The storage backend (the FHIR server) did not answer in time.',
-        };
-      case 'unreachable':
-        if (error instanceof CircuitOpenError) {
-          return {
-            type: problemTypes.upstreamUnreachable,
-            title: 'Storage unreachable',
-            status: 503,
-            detail:
-              'The storage backend (the FHIR server) was found unreachable: requests are not sent to it until a probe finds it back; retry after the Retry-After delay.',
-          };
-        }
-        return {
-          type: problemTypes.upstreamUnreachable,
-          title: 'Storage unreachable',
-          status: 503,
-          detail: 'The storage backend (the FHIR server) cannot be reached.',
-        };
-      default:
-        return {
-          type: problemTypes.upstreamBadResponse,
-          title: 'Bad answer from storage',
-          status: 502,
-          detail: `The storage backend (the FHIR server) gave an unexpected answer${
-            error.upstreamStatus ? ` (status ${error.upstreamStatus})` : ''
-          }.`,
-        };
-    }
-  }
-  if (error instanceof ConflictError) {
-    return {
-      type: problemTypes.writeConflict,
-      title: 'Write conflict',
-      status: 409,
-      detail: 'The record was changed concurrently too often; retry the request.',
-    };
-  }
+}
+
+/** The problem for an error of reading the request (the router's or body-parser's), if it is one. */
+function requestProblem(error: unknown): Problem | undefined {
   // The router rejects a path parameter that is not valid percent-encoding.
   if (error instanceof URIError && (error as { status?: unknown }).status === 400) {
     return httpProblem(400, 'The request path is not valid percent-encoding.');
@@ -240,6 +199,28 @@ export function problemFor(error: unknown): Problem {
   if (isCorruptEncoding(error)) {
     return httpProblem(400, 'The request body is not valid data for its Content-Encoding.');
   }
+  return undefined;
+}
+
+/** The problem for any error thrown while handling a request. */
+export function problemFor(error: unknown): Problem {
+  if (error instanceof HttpProblem) return error.problem;
+  if (error instanceof ValidationError) {
+    return {
+      ...validationProblem,
+      detail: error.message,
+      issues: error.issues.map((i) => ({ ...i })),
+    };
+  }
+  if (error instanceof StorageUnavailableError) return storageProblem(error);
+  if (error instanceof ConflictError) {
+    return {
+      ...writeConflictProblem,
+      detail: 'The record was changed concurrently too often; retry the request.',
+    };
+  }
+  const requestError = requestProblem(error);
+  if (requestError) return requestError;
   if (error instanceof APIError) return httpProblem(500, 'The request could not be completed.');
   return httpProblem(500, 'An unexpected error occurred.');
 }
