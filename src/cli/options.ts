@@ -15,29 +15,41 @@ export class CliError extends Error {}
 export interface ParsedArgs {
   positionals: string[];
   options: Map<string, string[]>;
+  /** The flags given (options without a value, such as `--install`). */
+  flags: Set<string>;
 }
 
-/** `--name value` (repeatable) and `--name=value`; everything else is positional. */
-export function parseArgs(args: readonly string[], known: readonly string[]): ParsedArgs {
-  const positionals: string[] = [];
-  const options = new Map<string, string[]>();
+/**
+ * The one argument parser of every subcommand: `--name value` (repeatable) and
+ * `--name=value` for the `known` options, `--flag` for the `flags`; everything else is positional.
+ */
+export function parseArgs(
+  args: readonly string[],
+  known: readonly string[],
+  flags: readonly string[] = [],
+): ParsedArgs {
+  const parsed: ParsedArgs = { positionals: [], options: new Map(), flags: new Set() };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('--')) {
-      positionals.push(arg);
+      parsed.positionals.push(arg);
       continue;
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (flags.includes(name) && eq < 0) {
+      parsed.flags.add(name);
+      continue;
+    }
     if (!known.includes(name))
       throw new CliError(
-        `unknown option --${name} (options: ${known.map((k) => `--${k}`).join(', ')})`,
+        `unknown option --${name} (options: ${[...known, ...flags].map((k) => `--${k}`).join(', ')})`,
       );
     const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new CliError(`--${name} needs a value`);
-    options.set(name, [...(options.get(name) ?? []), value]);
+    parsed.options.set(name, [...(parsed.options.get(name) ?? []), value]);
   }
-  return { positionals, options };
+  return parsed;
 }
 
 /** The one value of `--name`, or `fallback`. */

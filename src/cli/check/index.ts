@@ -7,6 +7,7 @@
 import { defaultModels, type ModelName } from '../../api/models.js';
 import { readFhirConnectionEnv } from '../../config/fhir-connection-env.js';
 import { parseBaseUrl } from '../../transport/http.js';
+import { CliError, parseArgs, single } from '../options.js';
 import { authSection } from './auth-section.js';
 import { deleteSection } from './delete-section.js';
 import { linkGuaranteeSection } from './link-guarantee-section.js';
@@ -28,18 +29,13 @@ const isModelName = (value: string | undefined): value is ModelName =>
   modelNames.includes(value as ModelName);
 
 export function parseCheckArgs(args: string[], env: NodeJS.ProcessEnv): CheckContext {
-  let model: CheckContext['model'] = 'patient';
-  let install = false;
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--install') install = true;
-    else if (arg === '--model') {
-      const value = args[++i];
-      if (!isModelName(value)) throw new Error(`--model must be ${modelNames.join(' or ')}`);
-      model = value;
-    } else positional.push(arg);
+  const parsed = parseArgs(args, ['model'], ['install']);
+  const model = single(parsed, 'model', 'patient');
+  if (!isModelName(model)) {
+    throw new CliError(`--model must be ${modelNames.join(' or ')}`);
   }
+  const install = parsed.flags.has('install');
+  const positional = parsed.positionals;
   const [baseUrl, ...lookups] = positional;
   if (!baseUrl)
     throw new Error(
