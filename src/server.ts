@@ -46,6 +46,7 @@ import { readOperationsEnv } from './config/operations-env.js';
 import { logBreakerChanges } from './http/breaker-log.js';
 import type { BreakerOptions } from './transport/breaker.js';
 import { noteAuditEventWritten } from './transport/events.js';
+import { gracefulShutdown, listen, OpenedParts, serverUrl } from './server-lifecycle.js';
 
 export interface ServerConfig {
   port: number;
@@ -118,113 +119,68 @@ function defaultLogger(): Logger {
   return pino({ name: 'healthcare-fhir', level: process.env.LOG_LEVEL ?? 'info' });
 }
 
-export async function startServer(
+/** The storage the configuration names (or the one given); the fhir backend needs FHIR_BASE_URL. */
+function openStorage(
   config: ServerConfig,
-  options: StartServerOptions = {},
-): Promise<RunningServer> {
-  const logger = options.logger ?? defaultLogger();
-  const graceMs = options.graceMs ?? 10_000;
-  const onClose = options.onClose ?? (async () => {});
-  let storage: HealthcareStorage;
-  if (options.storage) {
-    storage = options.storage;
-  } else if (config.backend === 'memory') {
-    storage = new MemoryStorage();
+  options: StartServerOptions,
+  logger: Logger,
+): HealthcareStorage {
+  if (options.storage) return options.storage;
+  if (config.backend === 'memory') {
     logger.info({ backend: 'memory' }, 'storage: in-process memory (data is lost on exit)');
-  } else {
-    try {
-      if (!config.fhirBaseUrl) {
-        throw new Error(
-          'FHIR_BASE_URL is not set: set it to your FHIR server, or use `npm start`, which starts the bundled local HAPI FHIR server',
-        );
-      }
-      storage = new FhirStorage({
-        ...config.fhirStorage,
-        ...config.fhirConnection,
-        breaker: config.breaker ?? false,
-        baseUrl: config.fhirBaseUrl,
-      });
-    } catch (error) {
-      await onClose();
-      throw error;
-    }
-    logger.info(
-      {
-        backend: 'fhir',
-        fhirBaseUrl: config.fhirBaseUrl,
-        fhirAuth: config.fhirConnection?.auth?.type ?? 'none',
-      },
-      'storage: FHIR server',
+    return new MemoryStorage();
+  }
+  if (!config.fhirBaseUrl) {
+    throw new Error(
+      'FHIR_BASE_URL is not set: set it to your FHIR server, or use `npm start`, which starts the bundled local HAPI FHIR server',
     );
   }
+  const storage = new FhirStorage({
+    ...config.fhirStorage,
+    ...config.fhirConnection,
+    breaker: config.breaker ?? false,
+    baseUrl: config.fhirBaseUrl,
+  });
+  logger.info(
+    {
+      backend: 'fhir',
+      fhirBaseUrl: config.fhirBaseUrl,
+      fhirAuth: config.fhirConnection?.auth?.type ?? 'none',
+    },
+    'storage: FHIR server',
+  );
+  return storage;
+}
 
-  let audit: AuditTrail | undefined;
-  try {
-    audit =
-      config.audit &&
-      (await openAuditTrail(config.audit, {
-        storage,
-        logger,
-        onWritten: (event) => noteAuditEventWritten(event.action, event.status),
-        fhirConnection: config.fhirBaseUrl
-          ? {
-              ...config.fhirConnection,
-              timeoutMs: config.fhirStorage.timeoutMs,
-              baseUrl: config.fhirBaseUrl,
-            }
-          : undefined,
-      }));
-  } catch (error) {
-    await storage.close?.();
-    await onClose();
-    throw error;
-  }
+/** The audit trail the configuration asks for (AUDIT_LOG, AUDIT_FHIR), if any. */
+async function openAudit(
+  config: ServerConfig,
+  storage: HealthcareStorage,
+  logger: Logger,
+): Promise<AuditTrail | undefined> {
+  const audit =
+    config.audit &&
+    (await openAuditTrail(config.audit, {
+      storage,
+      logger,
+      onWritten: (event) => noteAuditEventWritten(event.action, event.status),
+      fhirConnection: config.fhirBaseUrl
+        ? {
+            ...config.fhirConnection,
+            timeoutMs: config.fhirStorage.timeoutMs,
+            baseUrl: config.fhirBaseUrl,
+          }
+        : undefined,
+    }));
   logger.info(
     { audit: audit?.where ?? 'off', auditFhir: config.audit?.fhir ?? false },
     'audit trail',
   );
-  let metrics: { url: string; close(): Promise<void> } | undefined;
-  try {
-    metrics = await startMetrics(config);
-  } catch (error) {
-    await audit?.close(graceMs);
-    await storage.close?.();
-    await onClose();
-    throw error;
-  }
-  if (metrics) logger.info({ metrics: metrics.url }, `metrics on ${metrics.url}`);
-  const stopBreakerLog = logBreakerChanges(logger);
-  const app = createApp({
-    storage,
-    ...config.access.auth,
-    limits: config.access.limits,
-    audit,
-    bodyLimit: config.bodyLimit,
-    logger,
-  });
-  let server: Server;
-  try {
-    server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.port, config.host, (error?: Error) =>
-        error ? reject(error) : resolve(s),
-      );
-    });
-  } catch (error) {
-    // Nothing is served: do not leave the local HAPI server (or the storage) behind.
-    stopBreakerLog();
-    await metrics?.close();
-    await storage.close?.();
-    await onClose();
-    throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-      ? new Error(`port ${config.port} is already in use (set PORT to another one)`, {
-          cause: error,
-        })
-      : error;
-  }
-  answerClientErrors(server);
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
+  return audit;
+}
+
+/** Says where the facade listens, and warns when anyone who reaches it may call it. */
+function logListening(config: ServerConfig, server: Server, url: string, logger: Logger): void {
   const secured = authConfigured(config.access.auth);
   if (!secured && !isLoopback(config.host))
     logger.warn(
@@ -232,36 +188,54 @@ export async function startServer(
       'ALLOW_ANONYMOUS=true: anyone who can reach this port can read and change every record',
     );
   logger.info(
-    { port: address.port, auth: secured },
+    { port: (server.address() as AddressInfo).port, auth: secured },
     `listening on ${url} (docs: ${url}/docs, OpenAPI: ${url}/openapi.json)`,
   );
+}
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = (): Promise<void> =>
-    (stopping ??= (async () => {
-      logger.info('shutting down: no new connections, finishing in-flight requests');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const idle = setInterval(() => server.closeIdleConnections(), 100);
-      const force = setTimeout(() => {
-        logger.warn('in-flight requests did not finish in time: closing their connections');
-        server.closeAllConnections();
-      }, graceMs);
-      await closed;
-      clearInterval(idle);
-      clearTimeout(force);
-      stopBreakerLog();
-      await metrics?.close();
-      await audit?.close(graceMs);
-      await storage
+export async function startServer(
+  config: ServerConfig,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? defaultLogger();
+  const graceMs = options.graceMs ?? 10_000;
+  // Closed newest first on shutdown, and when start-up fails: nothing is left behind
+  // (the storage, the audit trail, the metrics listener, the local HAPI server).
+  const parts = new OpenedParts(options.onClose ?? (async () => {}));
+  try {
+    const storage = openStorage(config, options, logger);
+    parts.add(() =>
+      storage
         .close?.()
         .catch((error: unknown) =>
           logger.warn({ errorClass: (error as Error)?.name }, 'storage close failed'),
-        );
-      await onClose();
-      logger.info('stopped');
-    })());
-  return { server, url, shutdown };
+        ),
+    );
+    const audit = await openAudit(config, storage, logger);
+    if (audit) parts.add(() => audit.close(graceMs));
+    const metrics = await startMetrics(config);
+    if (metrics) {
+      parts.add(() => metrics.close());
+      logger.info({ metrics: metrics.url }, `metrics on ${metrics.url}`);
+    }
+    parts.add(logBreakerChanges(logger));
+    const app = createApp({
+      storage,
+      ...config.access.auth,
+      limits: config.access.limits,
+      audit,
+      bodyLimit: config.bodyLimit,
+      logger,
+    });
+    const server = await listen(app, config.port, config.host);
+    answerClientErrors(server);
+    const url = serverUrl(server);
+    logListening(config, server, url, logger);
+    return { server, url, shutdown: gracefulShutdown(server, parts, logger, graceMs) };
+  } catch (error) {
+    await parts.closeAll();
+    throw error;
+  }
 }
 
 /** The metrics listener when `METRICS_PORT` is set; prom-client is loaded only then. */
