@@ -95,6 +95,11 @@ export interface Models {
 
 export const defaultModels: Models = { patient: patientModel, provider: providerModel };
 
+/** The models of a set, in its order (the set's own keys, whatever they are). */
+export function modelList(models: Models): ModelSpec[] {
+  return (Object.keys(models) as (keyof Models)[]).map((name) => models[name]);
+}
+
 /** A model with extra (user-mapped) fields; the built-in fields cannot be redefined. */
 export function extendModel(base: ModelSpec, extra: Record<string, FieldSpec>): ModelSpec {
   const clash = Object.keys(extra).filter((f) => f in base.fields);

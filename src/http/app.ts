@@ -5,7 +5,7 @@
  */
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
-import { defaultModels, type Models } from '../api/models.js';
+import { defaultModels, modelList as listModels, type Models } from '../api/models.js';
 import type { HealthcareStorage } from '../api/types.js';
 import { authConfigured, authenticate, requireScope, type AuthOptions } from './auth.js';
 import { clientLimits, type ClientLimits } from './client-limits.js';
@@ -103,12 +103,33 @@ function mount(
   }
 }
 
+/** The answer to any error a handler threw: its problem document, logged when unexpected (a 500). */
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    noteError(res, error);
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    const problem = problemFor(error);
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined) res.set('retry-after', String(retryAfter));
+    if (problem.status === 500) {
+      logger.error(
+        { requestId: requestState(res).requestId, ...requestState(res).error },
+        'unexpected error',
+      );
+    }
+    sendProblem(res, problem);
+  };
+}
+
 export function createApp(options: CreateAppOptions): Express {
   const { storage } = options;
   const models: Models = storage.models ?? defaultModels;
   const secured = authConfigured(options);
   const logger = options.logger ?? pino({ name: 'healthcare-fhir' });
-  const modelList = [...Object.values(models), ...(storage.extraModels ?? [])];
+  const modelList = [...listModels(models), ...(storage.extraModels ?? [])];
   const api = facadeApi(
     modelList,
     (model) => storage.fhirResourceType?.(model.name) ?? scopeResourceType(model),
@@ -156,23 +177,6 @@ export function createApp(options: CreateAppOptions): Express {
     sendProblem(res, httpProblem(404, `There is no route for ${req.method} at this path.`));
   });
 
-  const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    noteError(res, error);
-    if (res.headersSent) {
-      req.socket.destroy();
-      return;
-    }
-    const problem = problemFor(error);
-    const retryAfter = retryAfterSeconds(error);
-    if (retryAfter !== undefined) res.set('retry-after', String(retryAfter));
-    if (problem.status === 500) {
-      logger.error(
-        { requestId: requestState(res).requestId, ...requestState(res).error },
-        'unexpected error',
-      );
-    }
-    sendProblem(res, problem);
-  };
-  app.use(errorHandler);
+  app.use(errorHandler(logger));
   return app;
 }

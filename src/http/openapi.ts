@@ -3,7 +3,7 @@
  * declaration (`routes.ts`): every route, parameter, body and response
  * documented here is the one the app mounts and checks.
  */
-import type { ModelSpec, Models } from '../api/models.js';
+import { modelList, type ModelSpec, type Models } from '../api/models.js';
 import { problemContentType } from './problem.js';
 import { scopeNeeded } from './scopes.js';
 import { facadeApi, type ErrorCode, type FacadeApi, type RouteSpec } from './routes.js';
@@ -191,7 +191,7 @@ export function openApiDocument(
 /** The document of the facade serving these models. */
 export function buildOpenApiDocument(options: OpenApiOptions): Record<string, unknown> {
   return openApiDocument(
-    facadeApi([...Object.values(options.models), ...(options.extraModels ?? [])]),
+    facadeApi([...modelList(options.models), ...(options.extraModels ?? [])]),
     options,
   );
 }
