@@ -186,7 +186,7 @@ export function validateLookups(model: ModelSpec, lookups: readonly unknown[]): 
       typeof field === 'string' && Object.hasOwn(model.fields, field)
         ? model.fields[field]
         : undefined;
-    if (!spec) {
+    if (!spec || typeof field !== 'string') {
       issues.push({
         field: where,
         message: `unknown ${model.name} field ${JSON.stringify(field)}`,
@@ -216,7 +216,7 @@ export function validateLookups(model: ModelSpec, lookups: readonly unknown[]): 
       }
       operands.push(parsed);
     }
-    result.push({ field: field as string, spec, operator, operands });
+    result.push({ field, spec, operator, operands });
   });
   if (issues.length) throw new ValidationError(issues);
   return result;

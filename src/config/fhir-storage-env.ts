@@ -76,5 +76,5 @@ export function fhirStorageOptionsFromEnv(
   };
   return Object.fromEntries(
     Object.entries(options).filter(([, v]) => v !== undefined),
-  ) as FhirStorageEnvOptions;
+  );
 }

@@ -48,7 +48,9 @@ function complaint(error: ErrorObject, schema: Record<string, unknown>): string 
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'pattern':
-      return String(schema.patternErrorMessage ?? custom ?? error.message);
+      return typeof schema.patternErrorMessage === 'string'
+        ? schema.patternErrorMessage
+        : (custom ?? String(error.message));
     case 'enum':
       return (
         custom ?? `must be one of ${(params.allowedValues as unknown[]).map(quote).join(', ')}`

@@ -74,7 +74,7 @@ function holdUntilAudited(res: Response, gate: Gate): void {
   const held: (() => void)[] = [];
   const passOrHold = (send: () => unknown): void => {
     if (gate.state === 'refused') return;
-    held.push(send as () => void);
+    held.push(send);
     if (gate.state !== 'idle') return;
     gate.state = 'auditing';
     gate.recorder.record(auditEvent(gate.req, res, gate.audited, { body: gate.body })).then(
