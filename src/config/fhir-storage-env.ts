@@ -74,7 +74,5 @@ export function fhirStorageOptionsFromEnv(
     scopeTag: scopeTag(env),
     identifierSystems: identifierSystems(env),
   };
-  return Object.fromEntries(
-    Object.entries(options).filter(([, v]) => v !== undefined),
-  );
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
