@@ -105,8 +105,6 @@ const allowlist = [
   // --- "lint" ---
   allow(['scripts/medplum.ts'], 'ts/require-await'),
   allow(['scripts/server-matrix.ts'], 'ts/unbound-method'),
-  allow(['src/backends/fhir/mapping-file.ts'], 'max-lines-per-function'),
-  allow(['src/http/metrics.ts'], 'max-lines-per-function'),
   allow(['test/auth/protected-proxy.ts'], 'ts/no-unnecessary-type-assertion', 'ts/unbound-method'),
   allow(['test/faults/fault-proxy.ts'], 'ts/unbound-method'),
   allow(['test/http/http-storage.test.ts'], 'ts/no-unnecessary-type-assertion'),

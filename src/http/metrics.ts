@@ -26,11 +26,11 @@ const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 const methodLabel = (method: string): string => (METHODS.has(method) ? method : 'other');
 const statusLabel = (status: ExchangeStatus): string => String(status);
 
-/** The registry and its metrics, subscribed to the events; `stop` unsubscribes. */
-export function createMetrics(): { registry: client.Registry; stop: () => void } {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
-  const metric = { registers: [registry] };
+type Unsubscribe = () => void;
+type Registered = { registers: client.Registry[] };
+
+/** Facade requests: count and duration by method, route pattern and status. */
+function facadeMetrics(metric: Registered): Unsubscribe[] {
   const facadeRequests = new client.Counter({
     name: 'healthcare_fhir_http_requests_total',
     help: 'Facade requests answered, by method, route pattern and status.',
@@ -44,6 +44,17 @@ export function createMetrics(): { registry: client.Registry; stop: () => void }
     buckets: SECONDS,
     ...metric,
   });
+  return [
+    events.facadeRequest.subscribe(({ method, route, status, durationS }) => {
+      const labels = { method: methodLabel(method), route, status: String(status) };
+      facadeRequests.inc(labels);
+      facadeDuration.observe(labels, durationS);
+    }),
+  ];
+}
+
+/** Requests to the FHIR server: each try's count and duration, and the retries. */
+function upstreamMetrics(metric: Registered): Unsubscribe[] {
   const upstreamRequests = new client.Counter({
     name: 'healthcare_fhir_upstream_requests_total',
     help: 'Requests sent to the FHIR server (and its token endpoint), each try counted, by interaction and status (an HTTP status, or unreachable/timeout).',
@@ -63,6 +74,20 @@ export function createMetrics(): { registry: client.Registry; stop: () => void }
     labelNames: ['interaction', 'status'],
     ...metric,
   });
+  return [
+    events.upstreamRequest.subscribe(({ interaction, status, durationS }) => {
+      const labels = { interaction, status: statusLabel(status) };
+      upstreamRequests.inc(labels);
+      upstreamDuration.observe(labels, durationS);
+    }),
+    events.retry.subscribe(({ interaction, status }) =>
+      retries.inc({ interaction, status: statusLabel(status) }),
+    ),
+  ];
+}
+
+/** The circuit breaker: its state, its transitions and the requests it answered unsent. */
+function breakerMetrics(metric: Registered): Unsubscribe[] {
   const breakerState = new client.Gauge({
     name: 'healthcare_fhir_circuit_breaker_state',
     help: 'The FHIR server’s circuit breaker: 1 for the current state (closed, open, half-open), 0 for the others.',
@@ -81,6 +106,18 @@ export function createMetrics(): { registry: client.Registry; stop: () => void }
     labelNames: ['interaction'],
     ...metric,
   });
+  for (const state of BREAKER_STATES) breakerState.set({ state }, state === 'closed' ? 1 : 0);
+  return [
+    events.breaker.subscribe(({ state }) => {
+      for (const s of BREAKER_STATES) breakerState.set({ state: s }, s === state ? 1 : 0);
+      breakerTransitions.inc({ state });
+    }),
+    events.breakerRejection.subscribe(({ interaction }) => breakerRejections.inc({ interaction })),
+  ];
+}
+
+/** Token renewals by auth method, and audit events written by action and status. */
+function tokenAndAuditMetrics(metric: Registered): Unsubscribe[] {
   const tokenRenewals = new client.Counter({
     name: 'healthcare_fhir_token_renewals_total',
     help: 'Access tokens requested from the FHIR server’s token endpoint, by auth method.',
@@ -93,31 +130,24 @@ export function createMetrics(): { registry: client.Registry; stop: () => void }
     labelNames: ['action', 'status'],
     ...metric,
   });
-  for (const state of BREAKER_STATES) breakerState.set({ state }, state === 'closed' ? 1 : 0);
-
-  const unsubscribe = [
-    events.facadeRequest.subscribe(({ method, route, status, durationS }) => {
-      const labels = { method: methodLabel(method), route, status: String(status) };
-      facadeRequests.inc(labels);
-      facadeDuration.observe(labels, durationS);
-    }),
-    events.upstreamRequest.subscribe(({ interaction, status, durationS }) => {
-      const labels = { interaction, status: statusLabel(status) };
-      upstreamRequests.inc(labels);
-      upstreamDuration.observe(labels, durationS);
-    }),
-    events.retry.subscribe(({ interaction, status }) =>
-      retries.inc({ interaction, status: statusLabel(status) }),
-    ),
-    events.breaker.subscribe(({ state }) => {
-      for (const s of BREAKER_STATES) breakerState.set({ state: s }, s === state ? 1 : 0);
-      breakerTransitions.inc({ state });
-    }),
-    events.breakerRejection.subscribe(({ interaction }) => breakerRejections.inc({ interaction })),
+  return [
     events.tokenRenewal.subscribe(({ method }) => tokenRenewals.inc({ method })),
     events.auditEvent.subscribe(({ action, status }) =>
       auditEvents.inc({ action, status: String(status) }),
     ),
+  ];
+}
+
+/** The registry and its metrics, subscribed to the events; `stop` unsubscribes. */
+export function createMetrics(): { registry: client.Registry; stop: () => void } {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const metric = { registers: [registry] };
+  const unsubscribe = [
+    ...facadeMetrics(metric),
+    ...upstreamMetrics(metric),
+    ...breakerMetrics(metric),
+    ...tokenAndAuditMetrics(metric),
   ];
   return { registry, stop: () => unsubscribe.forEach((off) => off()) };
 }

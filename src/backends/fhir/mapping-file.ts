@@ -46,13 +46,56 @@ interface FieldJson {
   description?: string;
 }
 
+type Fail = (where: string, message: string) => never;
+const fieldAt = (field: string, prop?: string) => `fields.${field}${prop ? `.${prop}` : ''}`;
+
+/** One field's mapping from its JSON: `values` one-to-one, `absent` one of them. */
+function fieldMappingOf(field: string, m: FieldJson, fail: Fail): FieldMapping {
+  const { type, values } = m;
+  const mapping: FieldMapping = { field, element: m.element, path: parsePath(m.element), type };
+  if (values) {
+    const fhirValues = Object.values(values);
+    if (new Set(fhirValues).size !== fhirValues.length)
+      fail(fieldAt(field, 'values'), 'two model values map to one FHIR value');
+    mapping.values = values;
+  }
+  if (m.absent !== undefined) {
+    if (!Object.hasOwn(values!, m.absent))
+      fail(
+        fieldAt(field, 'absent'),
+        `must be one of the model values in "values" (got ${JSON.stringify(m.absent)})`,
+      );
+    mapping.absent = m.absent;
+  }
+  if (m.search !== undefined)
+    mapping.search = { param: m.search, type: m.searchType ?? defaultSearchType[type] };
+  if (m.generated !== undefined) mapping.generated = m.generated;
+  if (m.fallback !== undefined) mapping.fallback = parsePath(m.fallback);
+  return mapping;
+}
+
+/** A field of the base model: its FHIR type must fit the field's kind, `values` its fixed values. */
+function checkModelField(field: string, m: FieldJson, spec: FieldSpec, fail: Fail): void {
+  const { type, values } = m;
+  if (spec.kind !== kindOfType[type])
+    fail(fieldAt(field, 'type'), `the model's ${field} is a ${spec.kind}; ${type} does not fit`);
+  if (spec.enum && values) {
+    const missing = spec.enum.filter((v) => !Object.hasOwn(values, v));
+    const unknown = Object.keys(values).filter((v) => !spec.enum!.includes(v));
+    if (missing.length) fail(fieldAt(field, 'values'), `must map ${missing.join(', ')}`);
+    if (unknown.length)
+      fail(fieldAt(field, 'values'), `${unknown.join(', ')} are not values of ${field}`);
+  } else if (spec.enum)
+    fail(fieldAt(field, 'type'), `${field} has fixed values; use code or boolean with "values"`);
+}
+
 /**
  * Checks one parsed mapping file, first against mapping.schema.json, then
  * against its base model (what a schema cannot know), and returns the
  * extended model and the field mappings.
  */
 export function parseMapping(file: string, json: unknown, base: ModelSpec): ResourceMapping {
-  const fail = (where: string, message: string): never => {
+  const fail: Fail = (where, message) => {
     throw new FhirMappingError(`mapping ${file}: ${where}: ${message}`);
   };
   const violation = schemaViolation(json);
@@ -61,43 +104,13 @@ export function parseMapping(file: string, json: unknown, base: ModelSpec): Reso
   const fields = new Map<string, FieldMapping>();
   const extra: Record<string, FieldSpec> = {};
   for (const [field, m] of Object.entries(doc.fields)) {
-    const at = (prop?: string) => `fields.${field}${prop ? `.${prop}` : ''}`;
-    const { type, values } = m;
-    const mapping: FieldMapping = { field, element: m.element, path: parsePath(m.element), type };
-    if (values) {
-      const fhirValues = Object.values(values);
-      if (new Set(fhirValues).size !== fhirValues.length)
-        fail(at('values'), 'two model values map to one FHIR value');
-      mapping.values = values;
-    }
-    if (m.absent !== undefined) {
-      if (!Object.hasOwn(values!, m.absent))
-        fail(
-          at('absent'),
-          `must be one of the model values in "values" (got ${JSON.stringify(m.absent)})`,
-        );
-      mapping.absent = m.absent;
-    }
-    if (m.search !== undefined)
-      mapping.search = { param: m.search, type: m.searchType ?? defaultSearchType[type] };
-    if (m.generated !== undefined) mapping.generated = m.generated;
-    if (m.fallback !== undefined) mapping.fallback = parsePath(m.fallback);
-
+    const mapping = fieldMappingOf(field, m, fail);
     const spec = base.fields[field];
-    if (spec) {
-      if (spec.kind !== kindOfType[type])
-        fail(at('type'), `the model's ${field} is a ${spec.kind}; ${type} does not fit`);
-      if (spec.enum && values) {
-        const missing = spec.enum.filter((v) => !Object.hasOwn(values, v));
-        const unknown = Object.keys(values).filter((v) => !spec.enum!.includes(v));
-        if (missing.length) fail(at('values'), `must map ${missing.join(', ')}`);
-        if (unknown.length) fail(at('values'), `${unknown.join(', ')} are not values of ${field}`);
-      } else if (spec.enum)
-        fail(at('type'), `${field} has fixed values; use code or boolean with "values"`);
-    } else {
+    if (spec) checkModelField(field, m, spec, fail);
+    else {
       extra[field] = {
-        kind: kindOfType[type],
-        ...(values ? { enum: Object.keys(values) } : {}),
+        kind: kindOfType[m.type],
+        ...(m.values ? { enum: Object.keys(m.values) } : {}),
         description: m.description ?? `Mapped to ${doc.resourceType}.${m.element}.`,
       };
     }
