@@ -103,29 +103,6 @@ const allowlist = [
   allow(['fhir-server/launcher/start.ts'], 'ts/unbound-method'),
   allow(['fhir-server/launcher/supervise.ts'], 'ts/prefer-promise-reject-errors'),
   // --- "lint" ---
-  allow(['scripts/medplum.ts'], 'ts/require-await'),
-  allow(['scripts/server-matrix.ts'], 'ts/unbound-method'),
-  allow(['test/auth/protected-proxy.ts'], 'ts/no-unnecessary-type-assertion', 'ts/unbound-method'),
-  allow(['test/faults/fault-proxy.ts'], 'ts/unbound-method'),
-  allow(['test/http/http-storage.test.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(
-    ['test/http/streaming.test.ts'],
-    'ts/no-redundant-type-constituents',
-    'ts/no-unnecessary-type-assertion',
-  ),
-  allow(
-    ['test/integration/fhir-conformance.test.ts'],
-    'ts/no-unnecessary-type-assertion',
-    'ts/restrict-template-expressions',
-  ),
-  allow(['test/integration/import-export.test.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['test/integration/operations.test.ts'], 'ts/restrict-template-expressions'),
-  allow(['test/integration/streaming.test.ts'], 'ts/unbound-method'),
-  allow(['test/support/facade-process.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['test/support/nginx-tls.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['test/unit/breaker-trace.test.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['test/unit/fhir-requests.test.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['test/unit/http-url.test.ts'], 'ts/no-base-to-string'),
 ];
 
 export default tseslint.config(

@@ -44,7 +44,7 @@ export interface MedplumServer {
   stop(): Promise<void>;
 }
 
-export async function startMedplum(
+export function startMedplum(
   env: NodeJS.ProcessEnv,
   progress: (message: string) => void,
 ): Promise<MedplumServer> {
@@ -65,10 +65,11 @@ export async function startMedplum(
     if (match) testEnv[match[1]!] = match[2]!.replace(/^'(.*)'$/, '$1');
   }
   progress(`Medplum ready at ${testEnv.FHIR_BASE_URL}`);
-  return {
+  return Promise.resolve({
     env: testEnv,
-    stop: async () => {
+    stop: () => {
       if (!wasRunning) medplumSh('stop', scriptEnv);
+      return Promise.resolve();
     },
-  };
+  });
 }

@@ -132,7 +132,7 @@ export async function runProfile(
       env = { FHIR_BASE_URL: servers[0]!.baseUrl, FHIR_BASE_URL_2: servers[1]!.baseUrl };
     } else if (profile === 'medplum') {
       const medplum = await startMedplum(process.env, serverLog);
-      servers.push({ baseUrl: medplum.env.FHIR_BASE_URL!, stop: medplum.stop });
+      servers.push({ baseUrl: medplum.env.FHIR_BASE_URL!, stop: () => medplum.stop() });
       // Medplum meters every client (about 50,000 interaction points a minute; the suite spends
       // more): a retry budget past its 60 s window lets each request wait the quota out
       env = {

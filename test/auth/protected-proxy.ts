@@ -8,7 +8,6 @@
  * requires) naming the provider's token endpoint, can revoke the tokens it has
  * seen (to make a server refuse a token mid-session), and counts what it did.
  */
-import type http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { forward, relay, readBody, startLoopbackProxy } from '../support/forward.js';
@@ -119,9 +118,9 @@ export async function startProtectedProxy(upstreamBase: string): Promise<Protect
     proxy.beforeForward?.(req.url ?? '');
     stats.forwarded++;
     const upstream = await forward(upstreamBase, req, body, host);
-    relay(upstream, await readBody(upstream), res as http.ServerResponse);
+    relay(upstream, await readBody(upstream), res);
   });
   proxy.baseUrl = loop.baseUrl;
-  proxy.stop = loop.stop;
+  proxy.stop = () => loop.stop();
   return proxy;
 }

@@ -91,6 +91,6 @@ export async function startFaultProxy(upstreamBase: string): Promise<FaultProxy>
     relay(upstream, answer, res);
   });
   proxy.baseUrl = loop.baseUrl;
-  proxy.stop = loop.stop;
+  proxy.stop = () => loop.stop();
   return proxy;
 }

@@ -66,7 +66,7 @@ describe('HttpStorage error mapping', () => {
       ]) {
         await assert.rejects(op(), (e: unknown) => {
           assert.ok(e instanceof APIError, String(e));
-          assert.match((e as Error).message, /404/);
+          assert.match(e.message, /404/);
           return true;
         });
       }
@@ -124,7 +124,7 @@ describe('HttpStorage error mapping', () => {
         await assert.rejects(client.getPatient('1'), (e: unknown) => {
           assert.ok(e instanceof APIError);
           assert.ok(!(e instanceof StorageUnavailableError));
-          assert.match((e as Error).message, /401/);
+          assert.match(e.message, /401/);
           return true;
         });
       }

@@ -20,10 +20,7 @@ async function filled(n: number): Promise<MemoryStorage> {
 }
 
 /** A storage whose patient stream yields `first`, then fails (or waits for `release`). */
-function storageYieldingThen(
-  first: PatientRecord,
-  then: () => Promise<never | void>,
-): MemoryStorage {
+function storageYieldingThen(first: PatientRecord, then: () => Promise<void>): MemoryStorage {
   const memory = new MemoryStorage();
   return Object.assign(Object.create(memory) as MemoryStorage, {
     iterPatients: async function* () {
@@ -172,7 +169,7 @@ describe('facade: streamed filter answers', () => {
       const seen: string[] = [];
       await assert.rejects(
         (async () => {
-          for await (const record of client.iterPatients!()) seen.push(record.id);
+          for await (const record of client.iterPatients()) seen.push(record.id);
         })(),
         StorageUnavailableError,
       );
@@ -190,7 +187,7 @@ describe('facade: streamed filter answers', () => {
     const app = await startApp({ storage: storageYieldingThen(first, () => released) });
     try {
       const client = new HttpStorage({ baseUrl: app.baseUrl });
-      const iterator = client.iterPatients!()[Symbol.asyncIterator]();
+      const iterator = client.iterPatients()[Symbol.asyncIterator]();
       const one = await iterator.next(); // the facade is still waiting on `released`
       assert.equal(one.value?.id, first.id);
       release();

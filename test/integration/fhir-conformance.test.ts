@@ -102,23 +102,23 @@ describe('FhirStorage on HAPI: beyond the suite', () => {
       (await storage.getPatient(emr.id))!,
       (await storage.getPatient(mine.id))!,
     ]) {
-      assert.ok(record.created_date! <= record.updated_date!);
+      assert.ok(record.created_date <= record.updated_date);
       const by = async (...lookups: Parameters<typeof storage.filterPatients>) =>
         (await storage.filterPatients(...lookups)).map((r) => r.id);
-      assert.ok((await by(['created_date', C.GTE, record.created_date!])).includes(record.id));
+      assert.ok((await by(['created_date', C.GTE, record.created_date])).includes(record.id));
       assert.deepEqual(
-        await by(['created_date', C.EQUAL, record.created_date!], ['id', C.EQUAL, record.id]),
+        await by(['created_date', C.EQUAL, record.created_date], ['id', C.EQUAL, record.id]),
         [record.id],
       );
       assert.deepEqual(
         await by(
-          ['created_date', C.IN, [record.created_date!, '2999-01-01']],
+          ['created_date', C.IN, [record.created_date, '2999-01-01']],
           ['id', C.EQUAL, record.id],
         ),
         [record.id],
       );
       assert.deepEqual(
-        await by(['created_date', C.GT, record.created_date!], ['id', C.EQUAL, record.id]),
+        await by(['created_date', C.GT, record.created_date], ['id', C.EQUAL, record.id]),
         [],
       );
     }
@@ -154,7 +154,7 @@ describe('FhirStorage on HAPI: beyond the suite', () => {
         storage.linkPatient(q.id, `one-${round}`, `src-${run}`),
       ]);
       const winners = [p, q].filter((_, i) => results[i]);
-      assert.equal(winners.length, 1, `round ${round}: ${results}`);
+      assert.equal(winners.length, 1, `round ${round}: ${results.join(',')}`);
       const holder = await storage.getPatient(`one-${round}`, `src-${run}`);
       assert.equal(holder?.id, winners[0]!.id, 'the winner holds the pair');
     }
@@ -175,7 +175,7 @@ describe('FhirStorage on HAPI: beyond the suite', () => {
         storage.linkPatient(p.id, `race-${round}`, `src-${run}`),
         other.linkPatient(q.id, `race-${round}`, `src-${run}`),
       ]);
-      assert.ok(results.filter(Boolean).length <= 1, `never two winners: ${results}`);
+      assert.ok(results.filter(Boolean).length <= 1, `never two winners: ${results.join(',')}`);
       const holder = await storage.getPatient(`race-${round}`, `src-${run}`);
       const winners = [p, q].filter((_, i) => results[i]);
       assert.equal(holder?.id ?? null, winners[0]?.id ?? null, 'the winner holds the pair');

@@ -229,9 +229,9 @@ describe('import and export on HAPI', () => {
     const hash = await rowIdentifier();
     assert.match(hash ?? '', /^[0-9a-f]{40}$/);
 
-    assert.ok(await storage.updatePatient(target.id!, { name: 'Renamed Updated', sex: 'M' }));
+    assert.ok(await storage.updatePatient(target.id, { name: 'Renamed Updated', sex: 'M' }));
     assert.equal(await rowIdentifier(), hash, 'the update kept the identifier');
-    assert.equal((await storage.getPatient(target.id!))?.name, 'Renamed Updated');
+    assert.equal((await storage.getPatient(target.id))?.name, 'Renamed Updated');
 
     const second = await cli(args, env).done;
     assert.equal(second.code, 0, second.stderr);
@@ -275,7 +275,7 @@ describe('import and export on HAPI', () => {
     const gone = ['+256710000000', '+256710000003', '+256710000007'];
     for (const phone of gone) {
       const patient = await storage.getPatient(phone, 'sms');
-      assert.ok(patient && (await storage.deletePatient(patient.id!)));
+      assert.ok(patient && (await storage.deletePatient(patient.id)));
     }
 
     const second = await cli(args, env).done;

@@ -259,7 +259,7 @@ describe('facade as a service: metrics, trace context, circuit breaker (own HAPI
     }
     assert.ok(
       answers.every((a) => a.status === 201 || a.status === 503 || a.status === 504),
-      `only created, unavailable or timed out: ${[...new Set(answers.map((a) => a.status))]}`,
+      `only created, unavailable or timed out: ${[...new Set(answers.map((a) => a.status))].join(',')}`,
     );
     assert.deepEqual(
       answers.slice(-3).map((a) => a.status),

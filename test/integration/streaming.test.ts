@@ -105,7 +105,7 @@ describe('streaming on HAPI', () => {
     const { storage } = scoped(5);
     for (let i = 0; i < 13; i++) await storage.createPatient({ name: `C${i}`, sex: 'M' });
     const app = await startApp({ storage });
-    cleanups.push(app.close);
+    cleanups.push(() => app.close());
     const ids: string[] = [];
     let path: string | null = '/patients?sex=M&limit=4';
     while (path) {

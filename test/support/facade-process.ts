@@ -55,8 +55,8 @@ export function startFacadeProcess(
       const match = /listening on (http:\/\/[^\s"]+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      child.stdout!.on('data', (more: Buffer) => (output += more.toString())); // keep the request log
+      child.stdout.off('data', onData);
+      child.stdout.on('data', (more: Buffer) => (output += more.toString())); // keep the request log
       const metrics = /metrics on (http:\/\/[^\s"]+)/.exec(output);
       resolve({
         url: match[1]!,
@@ -66,8 +66,8 @@ export function startFacadeProcess(
         stop: signal('SIGTERM'),
       });
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code, sig) => {
       clearTimeout(timer);
       reject(new Error(`facade exited (${code ?? sig}) before listening:\n${output.slice(-2000)}`));

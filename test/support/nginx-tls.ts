@@ -111,7 +111,7 @@ export async function startNginxTls(upstreamBase: string, pki: TestPki): Promise
     },
   );
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const errorLog = () => {
     const file = path.join(dir, 'error.log');
     return stderr + (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');

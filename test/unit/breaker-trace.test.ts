@@ -265,7 +265,7 @@ describe('W3C trace context', () => {
         .get('/fhir/Patient/1')
         .twice()
         .reply(function () {
-          sent.push(this.req.headers.traceparent as string | undefined);
+          sent.push(this.req.headers.traceparent);
           return [404, { resourceType: 'OperationOutcome' }];
         });
       await call(app.baseUrl, 'GET', '/patients/1');

@@ -290,7 +290,7 @@ describe('FhirStorage requests: records', () => {
     const s = storage();
     await assert.rejects(s.createPatient({ name: '' }), ValidationError);
     await assert.rejects(s.createPatient({ name: 'x', sex: 'X' } as never), ValidationError);
-    await assert.rejects(s.createProvider({ name: 'x', sex: 'M' } as never), ValidationError);
+    await assert.rejects(s.createProvider({ name: 'x', sex: 'M' }), ValidationError);
   });
 
   it('a blank string (which HAPI drops, so it would read back as null) is a ValidationError; nothing is sent', async () => {

@@ -10,6 +10,6 @@ it('parses absolute http and https URLs, and nothing else (other schemes, relati
     assert.equal(parseHttpUrl(value), undefined, value);
   }
   for (const value of ['/fhir', 'example.org', '', 'http//x', undefined, null, 42, {}]) {
-    assert.equal(parseHttpUrl(value), undefined, String(value));
+    assert.equal(parseHttpUrl(value), undefined, JSON.stringify(value) ?? 'undefined');
   }
 });
