@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,10 @@ import { requireFhirBaseUrl } from '../fhir-base-url.js';
 
 const baseUrl = requireFhirBaseUrl();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-import-'));
+// Links are unique server-wide, not per scope: each run links its own phone numbers, so a server
+// that earlier runs filled (a shared or long-lived one) does not already hold them.
+const run = String(randomInt(1_000_000)).padStart(6, '0');
+const phone = (n: number): string => `+2567${run}${String(n).padStart(3, '0')}`;
 
 function scope() {
   const scopeTag = { system: 'urn:healthcare-fhir:test-run', code: randomBytes(5).toString('hex') };
@@ -254,7 +258,7 @@ describe('import and export on HAPI', () => {
     const records = Array.from({ length: 12 }, (_, i) => ({
       name: i < 2 ? 'Same Partial' : `Partial${i} Imported`,
       sex: 'M',
-      phone: `+2567100000${String(i).padStart(2, '0')}`,
+      phone: phone(100 + i),
     }));
     fs.writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const args = [
@@ -272,9 +276,9 @@ describe('import and export on HAPI', () => {
     assert.equal(JSON.parse(first.stdout).written, 12);
 
     // take away one of the twins and one other record of the first batch, and one of the second
-    const gone = ['+256710000000', '+256710000003', '+256710000007'];
-    for (const phone of gone) {
-      const patient = await storage.getPatient(phone, 'sms');
+    const gone = [phone(100), phone(103), phone(107)];
+    for (const number of gone) {
+      const patient = await storage.getPatient(number, 'sms');
       assert.ok(patient && (await storage.deletePatient(patient.id)));
     }
 
@@ -303,8 +307,8 @@ describe('import and export on HAPI', () => {
     const { env, storage } = scope();
     const file = path.join(dir, 'linked.ndjson');
     const records = [
-      { name: 'Ada Linked', sex: 'F', phone: '+256700000001' },
-      { name: 'Bo Linked', phone: '+256700000002' },
+      { name: 'Ada Linked', sex: 'F', phone: phone(1) },
+      { name: 'Bo Linked', phone: phone(2) },
       { name: 'Cy Unlinked' },
     ];
     fs.writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n\n');
@@ -320,8 +324,8 @@ describe('import and export on HAPI', () => {
       failed: 0,
       links_created: 2,
     });
-    assert.equal((await storage.getPatient('+256700000001', 'sms'))?.name, 'Ada Linked');
-    assert.equal((await storage.getPatient('+256700000002', 'sms'))?.name, 'Bo Linked');
+    assert.equal((await storage.getPatient(phone(1), 'sms'))?.name, 'Ada Linked');
+    assert.equal((await storage.getPatient(phone(2), 'sms'))?.name, 'Bo Linked');
 
     const ndjson = await cli(['export', '--model', 'patient', 'name__like=Linked'], env).done;
     assert.equal(ndjson.code, 0, ndjson.stderr);
@@ -337,7 +341,7 @@ describe('import and export on HAPI', () => {
       'id,name,sex,birth_date,death_date,location,status,created_date,updated_date',
     );
     assert.equal(body.length, 1);
-    const ada = await storage.getPatient('+256700000001', 'sms');
+    const ada = await storage.getPatient(phone(1), 'sms');
     assert.ok(body[0]!.startsWith(`${ada!.id},Ada Linked,F,,,,A,`), body[0]);
   });
 
