@@ -1,6 +1,7 @@
 /**
- * Riding out a FHIR server's bad moments: one request sent again, with
- * exponential backoff and jitter, on a connection error, a timeout, 429, 502,
+ * Riding out a FHIR server's bad moments, as needs on the one retry loop
+ * (retry-loop.ts: its backoff, budget and waits): one request sent again on
+ * a connection error, a timeout, 429, 502,
  * 503 or 504, honouring `Retry-After` and the `RateLimit` header's reset
  * (`t=`), within a number of attempts and a total time. A 429 is a refusal
  * before any work (RFC 6585), so every request is sent again after it, creates
@@ -14,15 +15,10 @@
  */
 import { StorageUnavailableError } from '../api/errors.js';
 import { CircuitOpenError, type CircuitBreaker } from './breaker.js';
-import { events } from './events.js';
 import { sendExchange } from './exchange.js';
-import {
-  TRANSIENT_STATUSES,
-  origin,
-  type HttpRequest,
-  type HttpResponse,
-  type ResponseHeaders,
-} from './http.js';
+import { TRANSIENT_STATUSES, origin, type HttpRequest, type HttpResponse } from './http.js';
+import { retrying, type RetryBudget } from './retry-loop.js';
+import { serverWaitMs } from './server-wait.js';
 import { isTlsFailure } from './tls-failures.js';
 
 /** The `retry` option: `false` (or `maxAttempts: 1`) sends every request once. */
@@ -33,12 +29,9 @@ export interface RetryOptions {
   maxElapsedMs?: number;
 }
 
-export interface RetryPolicy {
-  readonly maxAttempts: number;
+/** The `retry` option checked: the budget of each request sent (retry-loop.ts). */
+export interface RetryPolicy extends RetryBudget {
   readonly maxElapsedMs: number;
-  /** The first backoff; each one after doubles, up to `maxDelayMs`. */
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -81,58 +74,6 @@ export function parseRetryOptions(owner: string, value: unknown): RetryPolicy {
   };
 }
 
-/** `Retry-After` (delta seconds or an HTTP date) in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(headers: ResponseHeaders, now = Date.now()): number | undefined {
-  const value = headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/**
- * When a rate limit resets, in ms from now, from the `RateLimit` header
- * (draft-ietf-httpapi-ratelimit-headers: `"requests";r=0;t=60, "fhir";r=5;t=30`,
- * Medplum's form): the latest `t=` among the policies whose remaining `r` is
- * spent, else among all; or the older `RateLimit-Reset: <seconds>` header.
- */
-export function rateLimitResetMs(headers: ResponseHeaders): number | undefined {
-  const resets: { spent: boolean; seconds: number }[] = [];
-  for (const item of (headers.get('ratelimit') ?? '').split(',')) {
-    const params = new Map(
-      item
-        .split(';')
-        .slice(1)
-        .map((p): [string, string] => {
-          const [key = '', value = ''] = p.trim().split('=');
-          return [key, value];
-        }),
-    );
-    const t = params.get('t');
-    if (t === undefined || !/^\d+$/.test(t)) continue;
-    const r = params.get('r');
-    resets.push({ spent: r !== undefined && /^-?\d+$/.test(r) && Number(r) <= 0, seconds: +t });
-  }
-  const spent = resets.filter((x) => x.spent);
-  const chosen = spent.length ? spent : resets;
-  if (chosen.length) return Math.max(...chosen.map((x) => x.seconds)) * 1000;
-  const legacy = headers.get('ratelimit-reset')?.trim();
-  return legacy && /^\d+$/.test(legacy) ? Number(legacy) * 1000 : undefined;
-}
-
-/** How long the server asked us to wait: `Retry-After`, else (on a 429) the rate limit's reset. */
-export function serverWaitMs(status: number, headers: ResponseHeaders): number | undefined {
-  return retryAfterMs(headers) ?? (status === 429 ? rateLimitResetMs(headers) : undefined);
-}
-
-/** Backoff before attempt `attempt + 1` (attempt counts from 1): half fixed, half random ("equal jitter"). */
-function backoffMs(policy: RetryPolicy, attempt: number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * How long bulk work (an import's batches and links) waits, in all, for a
  * server that keeps throttling it (429 past the retry budget) before that
@@ -154,20 +95,27 @@ function throttledWaitMs(error: unknown): number | undefined {
  * refused request leaves undone, so running it again is harmless: a 429 is a
  * refusal before any work (RFC 6585).
  */
-export async function waitingOutThrottle<T>(
+export function waitingOutThrottle<T>(
   work: () => Promise<T>,
   patienceMs = THROTTLE_PATIENCE_MS,
 ): Promise<T> {
-  for (let waited = 0; ;) {
-    try {
-      return await work();
-    } catch (error) {
-      const wait = throttledWaitMs(error);
-      if (wait === undefined || waited + wait > patienceMs) throw error;
-      waited += wait;
-      await sleep(wait);
-    }
-  }
+  return retrying<T, unknown>(
+    async () => {
+      try {
+        return { done: await work() };
+      } catch (error) {
+        const wait = throttledWaitMs(error);
+        if (wait === undefined) throw error;
+        return { failed: error, waitMs: wait };
+      }
+    },
+    {
+      budget: { maxAttempts: Infinity, maxWaitedMs: patienceMs, baseDelayMs: 0, maxDelayMs: 0 },
+      giveUp: (error) => {
+        throw error;
+      },
+    },
+  );
 }
 
 /** The error for a transient status that outlived the budget (or came on a request sent once). */
@@ -197,60 +145,58 @@ function transientStatusError(
  * `breaker` (when given): once it is open, the request ends at once with its
  * `CircuitOpenError`, unsent.
  */
-export async function sendWithRetry<T = unknown>(
+export function sendWithRetry<T = unknown>(
   request: HttpRequest,
   policy: RetryPolicy,
   idempotent: boolean,
   breaker?: CircuitBreaker,
 ): Promise<HttpResponse<T>> {
   const started = performance.now();
-  let earlier: StorageUnavailableError | undefined;
-  for (let attempt = 1; ; attempt++) {
-    let waitMs: number;
-    let failure: StorageUnavailableError;
-    let maxAttempts = idempotent ? policy.maxAttempts : 1;
-    try {
-      const response = await sendExchange<T>(request, breaker);
-      if (!TRANSIENT_STATUSES.has(response.status)) return { ...response, attempts: attempt };
-      const asked = serverWaitMs(response.status, response.headers);
-      // refused before any work: safe to send again, whatever the request
-      if (response.status === 429) maxAttempts = policy.maxAttempts;
-      failure = transientStatusError(
-        request,
-        response.status,
-        attempt,
-        performance.now() - started,
-        asked,
-      );
-      waitMs = asked ?? backoffMs(policy, attempt);
-    } catch (error) {
-      // sent before: that try's failure says what may have happened, not "not sent"
-      if (error instanceof CircuitOpenError) throw earlier ?? error;
-      if (
-        !(error instanceof StorageUnavailableError) ||
-        (error.kind !== 'unreachable' && error.kind !== 'timeout') ||
-        isTlsFailure(error.cause) // a certificate is not trusted by waiting
-      ) {
-        throw error;
+  return retrying<HttpResponse<T>, StorageUnavailableError>(
+    async (attempt, earlier) => {
+      try {
+        const response = await sendExchange<T>(request, breaker);
+        if (!TRANSIENT_STATUSES.has(response.status))
+          return { done: { ...response, attempts: attempt } };
+        const asked = serverWaitMs(response.status, response.headers);
+        const elapsed = performance.now() - started;
+        return {
+          failed: transientStatusError(request, response.status, attempt, elapsed, asked),
+          waitMs: asked,
+          // a 429 is refused before any work: safe to send again, whatever the request
+          final: !idempotent && response.status !== 429,
+        };
+      } catch (error) {
+        // sent before: that try's failure says what may have happened, not "not sent"
+        if (error instanceof CircuitOpenError) throw earlier ?? error;
+        if (!isTransientFailure(error)) throw error;
+        return { failed: error, final: !idempotent };
       }
-      failure = error;
-      waitMs = backoffMs(policy, attempt);
-    }
-    const spent = performance.now() - started;
-    if (attempt >= maxAttempts || spent + waitMs >= policy.maxElapsedMs) {
-      if (attempt === 1 || failure.upstreamStatus !== undefined) throw failure;
-      throw new StorageUnavailableError(
-        failure.kind,
-        `${failure.message}, ${attempt} attempts in ${Math.round(spent)} ms`,
-        undefined,
-        { cause: failure },
-      );
-    }
-    earlier = failure;
-    events.retry.publish({
-      interaction: request.interaction ?? 'other',
-      status: failure.upstreamStatus ?? (failure.kind === 'timeout' ? 'timeout' : 'unreachable'),
-    });
-    await sleep(waitMs);
-  }
+    },
+    {
+      budget: policy,
+      giveUp: (failure, attempts, spent) => {
+        if (attempts === 1 || failure.upstreamStatus !== undefined) throw failure;
+        throw new StorageUnavailableError(
+          failure.kind,
+          `${failure.message}, ${attempts} attempts in ${Math.round(spent)} ms`,
+          undefined,
+          { cause: failure },
+        );
+      },
+      report: (failure) => ({
+        interaction: request.interaction ?? 'other',
+        status: failure.upstreamStatus ?? (failure.kind === 'timeout' ? 'timeout' : 'unreachable'),
+      }),
+    },
+  );
+}
+
+/** A connection error or a timeout, worth another try; a certificate is not trusted by waiting. */
+function isTransientFailure(error: unknown): error is StorageUnavailableError {
+  return (
+    error instanceof StorageUnavailableError &&
+    (error.kind === 'unreachable' || error.kind === 'timeout') &&
+    !isTlsFailure(error.cause)
+  );
 }

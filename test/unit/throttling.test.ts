@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import nock from 'nock';
 import { FhirStorage, StorageUnavailableError } from '../../src/index.js';
-import { rateLimitResetMs, serverWaitMs, waitingOutThrottle } from '../../src/transport/retry.js';
+import { waitingOutThrottle } from '../../src/transport/retry.js';
+import { rateLimitResetMs, serverWaitMs } from '../../src/transport/server-wait.js';
 import { call, startApp } from '../http/helpers.js';
 import { useStrictNock } from '../support/strict-nock.js';
 

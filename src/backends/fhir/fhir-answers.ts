@@ -70,7 +70,7 @@ export function deleteOutcome(res: HttpResponse<unknown>, resent: boolean): Dele
   }
   if (res.status === 409 || res.status === 412) {
     expectOutcome('DELETE', res);
-    return 'conflict';
+    return { conflict: res.status };
   }
   if (res.status !== 200 && res.status !== 204 && res.status !== 202)
     badResponse('DELETE', res.status);

@@ -283,7 +283,7 @@ export class FhirRestClient {
       { interaction: 'update' },
     );
     if (res.status === 412 || res.status === 409)
-      return { kind: 'conflict', resent: (res.attempts ?? 1) > 1 };
+      return { kind: 'conflict', resent: (res.attempts ?? 1) > 1, status: res.status };
     if (res.status === 201)
       return { kind: 'created', resource: expectResource('PUT', res, type, resource.id) };
     if (res.status !== 200) badResponse('PUT', res.status);

@@ -64,12 +64,12 @@ export type UpdateOutcome =
    * was sent more than once (an earlier answer was lost), so the stale version
    * may be our own write having landed.
    */
-  | { kind: 'conflict'; resent: boolean }
+  | { kind: 'conflict'; resent: boolean; status: 409 | 412 }
   /** The PUT created the resource (it had been deleted meanwhile); the caller decides what to do. */
   | { kind: 'created'; resource: ResourceJson };
 
-/** `conflict`: 409/412, a concurrent write won (HAPI-0823 on HAPI); the resource is still there. */
-export type DeleteOutcome = 'deleted' | 'missing' | 'conflict';
+/** `conflict`: 409/412 (its status), a concurrent write won (HAPI-0823 on HAPI); the resource is still there. */
+export type DeleteOutcome = 'deleted' | 'missing' | { conflict: 409 | 412 };
 
 /** How one request is sent (FhirRestClient#send). */
 export interface SendOptions {

@@ -36,6 +36,7 @@ import { planSearch, stringProbes } from './search-plan.js';
 import type { SearchParameter } from './search-request.js';
 import type { VersionedWriter } from './versioned-writes.js';
 import { waitingOutThrottle } from '../../transport/retry.js';
+import { retrying } from '../../transport/retry-loop.js';
 
 /** One row to import: validated record input, and its content hash (import-rows.ts `rowHash`). */
 export interface ImportRow {
@@ -157,36 +158,47 @@ export class FhirRecordStore implements RecordStore {
       markImported(resource, hash);
       return resource;
     });
-    for (let attempt = 1; pending.length; attempt++) {
-      let answers: Awaited<ReturnType<FhirRestClient['batch']>> | undefined;
-      let lost: unknown;
-      try {
-        answers = await this.postNew(pending.map((i) => resources[i]!));
-      } catch (error) {
-        if (isRefused(error)) throw error;
-        lost = error;
-      }
-      const unlocated = answers ? [] : pending;
-      answers?.forEach(({ status, location }, k) => {
-        const rowIndex = pending[k]!;
-        const id = location && this.locatedId(location);
-        if (!/^20[01]/.test(status))
-          results[rowIndex] = { failed: `the server answered ${status || 'nothing'}` };
-        else if (id) results[rowIndex] = { id };
-        else unlocated.push(rowIndex);
-      });
-      // written or not: looked for by their row identifiers
-      const found = unlocated.length
-        ? await this.importedAmong(unlocated.map((i) => rows[i]!.hash))
-        : new Map<string, string>();
-      pending = [];
-      for (const rowIndex of unlocated) {
-        const id = found.get(rows[rowIndex]!.hash);
-        if (id) results[rowIndex] = { id };
-        else if (lost && attempt < 2) pending.push(rowIndex);
-        else results[rowIndex] = { failed: notFoundAfter(lost) };
-      }
-    }
+    if (!pending.length) return results as ImportResult[];
+    await retrying<void, unknown>(
+      async () => {
+        let answers: Awaited<ReturnType<FhirRestClient['batch']>> | undefined;
+        let lost: unknown;
+        try {
+          answers = await this.postNew(pending.map((i) => resources[i]!));
+        } catch (error) {
+          if (isRefused(error)) throw error;
+          lost = error;
+        }
+        const unlocated = answers ? [] : pending;
+        answers?.forEach(({ status, location }, k) => {
+          const rowIndex = pending[k]!;
+          const id = location && this.locatedId(location);
+          if (!/^20[01]/.test(status))
+            results[rowIndex] = { failed: `the server answered ${status || 'nothing'}` };
+          else if (id) results[rowIndex] = { id };
+          else unlocated.push(rowIndex);
+        });
+        // written or not: looked for by their row identifiers
+        const found = unlocated.length
+          ? await this.importedAmong(unlocated.map((i) => rows[i]!.hash))
+          : new Map<string, string>();
+        pending = unlocated.filter((rowIndex) => {
+          const id = found.get(rows[rowIndex]!.hash);
+          if (id) results[rowIndex] = { id };
+          return !id;
+        });
+        if (lost && pending.length) return { failed: lost };
+        for (const rowIndex of pending) results[rowIndex] = { failed: notFoundAfter(lost) };
+        return { done: undefined };
+      },
+      {
+        // rows of a batch whose answer was lost, not found since: sent once more
+        budget: { ...this.rest.retry, maxAttempts: 2, maxElapsedMs: undefined },
+        giveUp: (lost) => {
+          for (const rowIndex of pending) results[rowIndex] = { failed: notFoundAfter(lost) };
+        },
+      },
+    );
     return results as ImportResult[];
   }
 

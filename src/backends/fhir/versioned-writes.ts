@@ -1,7 +1,8 @@
 /**
  * Owns changing a resource safely when other writers exist: read, change,
  * PUT with `If-Match` on the version read; on a lost race (409/412) read again
- * and re-apply, up to a retry budget. Writes to one resource are also
+ * and re-apply, up to a retry budget (the transport's retry loop runs the
+ * tries and the waits: retry-loop.ts). Writes to one resource are also
  * serialised within this process, which saves most of those round trips.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -9,6 +10,7 @@ import { BadStorageResponseError, ConflictError } from '../../api/errors.js';
 import type { DeleteAnswers } from './capabilities.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
 import { claimDeletion } from './link-claims.js';
+import { retrying, type Attempted, type RetryNeeds } from '../../transport/retry-loop.js';
 
 /** Serialises async work per key, within this process. */
 export class KeyedMutex {
@@ -30,9 +32,14 @@ export class KeyedMutex {
   }
 }
 
-/** A short random pause before trying again after a lost race, longer each attempt. */
-const backOff = (attempt: number) =>
-  new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+/** A short pause before trying again after a lost race: the other writer is done in a round trip. */
+const LOST_RACE_DELAYS = { baseDelayMs: 10, maxDelayMs: 200 } as const;
+
+/** A write that lost a race: what the server answered (409/412), to report the retry with. */
+interface LostRace {
+  interaction: 'update' | 'delete';
+  status: number;
+}
 
 /** The server refused a change for good (e.g. a unique index), see `modifyUnlessRefused`. */
 export const REFUSED = Symbol('refused by the server');
@@ -67,25 +74,40 @@ export class VersionedWriter {
     return this.perResource.run(`${type}/${id}`, () => this.deleteNow(type, id, answers));
   }
 
+  /**
+   * What a write that may lose races needs from the retry loop: tries up to
+   * the budget, a short backoff, `ConflictError` when the budget is spent.
+   */
+  private lostRaceNeeds<T>(gaveUp: (attempts: number) => string): RetryNeeds<T, LostRace> {
+    return {
+      budget: { maxAttempts: this.maxRetries + 1, ...LOST_RACE_DELAYS },
+      giveUp: (_, attempts) => {
+        throw new ConflictError(gaveUp(attempts));
+      },
+      report: ({ interaction, status }) => ({ interaction, status }),
+    };
+  }
+
   /** DELETE, sent again while a concurrent write wins (409/412), up to the retry budget. */
-  private async deleteNow(type: string, id: string, answers: DeleteAnswers): Promise<boolean> {
+  private deleteNow(type: string, id: string, answers: DeleteAnswers): Promise<boolean> {
     let claimed: boolean | undefined;
-    for (let attempt = 0; ; attempt++) {
-      let version: string | undefined;
-      if (answers !== 'tells' && claimed === undefined) {
-        const current = await this.rest.read(type, id);
-        if (!current) return false;
-        if (answers === 'claimed') claimed = await claimDeletion(this.rest, type, id);
-        else version = current.meta?.versionId;
-      }
-      const outcome = await this.rest.delete(type, id, version);
-      if (outcome !== 'conflict') return claimed ?? outcome === 'deleted';
-      if (attempt >= this.maxRetries)
-        throw new ConflictError(
-          `${type} ${id} kept changing; delete gave up after ${attempt + 1} attempts`,
-        );
-      await backOff(attempt);
-    }
+    return retrying(
+      async (): Promise<Attempted<boolean, LostRace>> => {
+        let version: string | undefined;
+        if (answers !== 'tells' && claimed === undefined) {
+          const current = await this.rest.read(type, id);
+          if (!current) return { done: false };
+          if (answers === 'claimed') claimed = await claimDeletion(this.rest, type, id);
+          else version = current.meta?.versionId;
+        }
+        const outcome = await this.rest.delete(type, id, version);
+        if (typeof outcome === 'string') return { done: claimed ?? outcome === 'deleted' };
+        return { failed: { interaction: 'delete', status: outcome.conflict } };
+      },
+      this.lostRaceNeeds<boolean>(
+        (n) => `${type} ${id} kept changing; delete gave up after ${n} attempts`,
+      ),
+    );
   }
 
   /**
@@ -110,43 +132,44 @@ export class VersionedWriter {
     mutate: Mutation,
     retryAfterConflict: () => Promise<boolean>,
   ): Promise<ResourceJson | null | typeof REFUSED> {
-    return this.perResource.run(`${type}/${id}`, async () => {
-      let afterLostAnswer = false;
-      for (let attempt = 0; ; attempt++) {
-        const current = await this.rest.read(type, id);
-        if (!current) return null;
-        const next = structuredClone(current);
-        mutate(next, afterLostAnswer);
-        if (isDeepStrictEqual(current, next)) return current;
-        this.beforeWrite(current, next);
-        const versionId = current.meta?.versionId;
-        if (!versionId) {
-          throw new BadStorageResponseError(
-            `the FHIR server sent a ${type} without meta.versionId`,
-          );
-        }
-        const outcome = await this.rest.update(
-          type,
-          next as ResourceJson & { id: string },
-          versionId,
-        );
-        if (outcome.kind === 'updated') return outcome.resource;
-        if (outcome.kind === 'created') {
-          // a server that lets a versioned PUT re-create a deleted resource: undo that
-          await this.deleteNow(type, id, 'tells');
-          return null;
-        }
-        afterLostAnswer = outcome.resent;
-        // a resent PUT refused for a stale version is most likely our own write: read again
-        if (!outcome.resent && !(await retryAfterConflict())) return REFUSED;
-        if (attempt >= this.maxRetries) {
-          throw new ConflictError(
-            `${type} ${id} kept changing; gave up after ${attempt + 1} attempts`,
-          );
-        }
-        await backOff(attempt);
+    let afterLostAnswer = false;
+    const tryOnce = async (): Promise<
+      Attempted<ResourceJson | null | typeof REFUSED, LostRace>
+    > => {
+      const current = await this.rest.read(type, id);
+      if (!current) return { done: null };
+      const next = structuredClone(current);
+      mutate(next, afterLostAnswer);
+      if (isDeepStrictEqual(current, next)) return { done: current };
+      this.beforeWrite(current, next);
+      const versionId = current.meta?.versionId;
+      if (!versionId) {
+        throw new BadStorageResponseError(`the FHIR server sent a ${type} without meta.versionId`);
       }
-    });
+      const outcome = await this.rest.update(
+        type,
+        next as ResourceJson & { id: string },
+        versionId,
+      );
+      if (outcome.kind === 'updated') return { done: outcome.resource };
+      if (outcome.kind === 'created') {
+        // a server that lets a versioned PUT re-create a deleted resource: undo that
+        await this.deleteNow(type, id, 'tells');
+        return { done: null };
+      }
+      afterLostAnswer = outcome.resent;
+      // a resent PUT refused for a stale version is most likely our own write: read again
+      if (!outcome.resent && !(await retryAfterConflict())) return { done: REFUSED };
+      return { failed: { interaction: 'update', status: outcome.status } };
+    };
+    return this.perResource.run(`${type}/${id}`, () =>
+      retrying(
+        tryOnce,
+        this.lostRaceNeeds<ResourceJson | null | typeof REFUSED>(
+          (n) => `${type} ${id} kept changing; gave up after ${n} attempts`,
+        ),
+      ),
+    );
   }
 
   /**
