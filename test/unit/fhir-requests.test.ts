@@ -17,6 +17,7 @@ import {
   type Lookup,
 } from '../../src/index.js';
 import { linkSearchParameters } from '../../src/backends/fhir/link-guarantee.js';
+import { events, type RetryEvent } from '../../src/transport/events.js';
 import { call, startApp } from '../http/helpers.js';
 
 const origin = 'http://fhir.test';
@@ -512,6 +513,30 @@ describe('FhirStorage requests: deletes racing writes', () => {
       .times(3)
       .reply(409, { resourceType: 'OperationOutcome' });
     await assert.rejects(tells({ maxRetries: 2 }).deletePatient('p1'), ConflictError);
+  });
+
+  it('lost races tried again are reported on the retry channel with their status (update 412, delete 409); the last one is not', async () => {
+    const seen: RetryEvent[] = [];
+    const unsubscribe = events.retry.subscribe((event) => seen.push(event));
+    try {
+      nock(origin).get('/fhir/Patient/p1').times(2).reply(200, patient('p1'));
+      nock(origin).put('/fhir/Patient/p1').times(2).reply(412, {});
+      await assert.rejects(
+        storage({ maxRetries: 1 }).updatePatient('p1', { location: 'x' }),
+        ConflictError,
+      );
+      nock(origin)
+        .delete('/fhir/Patient/p1')
+        .times(2)
+        .reply(409, { resourceType: 'OperationOutcome' });
+      await assert.rejects(tells({ maxRetries: 1 }).deletePatient('p1'), ConflictError);
+    } finally {
+      unsubscribe();
+    }
+    assert.deepEqual(seen, [
+      { interaction: 'update', status: 412 },
+      { interaction: 'delete', status: 409 },
+    ]);
   });
 });
 
