@@ -8,7 +8,8 @@
  * Errors name the variable, never its value.
  */
 import fs from 'node:fs';
-import { FhirAuth, FHIR_AUTH_TYPES, type FhirAuthOptions } from '../transport/auth.js';
+import { FHIR_AUTH_TYPES, type FhirAuthOptions } from '../transport/auth.js';
+import { createFhirAuth } from '../transport/auth-options.js';
 import { DEFAULT_RETRY, parseRetryOptions, type RetryOptions } from '../transport/retry.js';
 import type { FhirTlsOptions } from '../transport/tls-options.js';
 import { readFhirTlsEnv } from './fhir-tls-env.js';
@@ -37,7 +38,8 @@ const VARIABLES: Record<FhirAuthOptions['type'] | 'none', readonly string[]> = {
 };
 const ALL_VARIABLES = [...new Set(Object.values(VARIABLES).flat())];
 
-function readAuth(env: NodeJS.ProcessEnv): FhirAuthOptions | undefined {
+/** `FHIR_AUTH` checked, with no credential variable of another method set. */
+function readAuthMethod(env: NodeJS.ProcessEnv): keyof typeof VARIABLES {
   const method = (env.FHIR_AUTH?.trim() || 'none').toLowerCase();
   if (method !== 'none' && !(FHIR_AUTH_TYPES as readonly string[]).includes(method)) {
     throw new Error(
@@ -51,14 +53,26 @@ function readAuth(env: NodeJS.ProcessEnv): FhirAuthOptions | undefined {
       `${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set but FHIR_AUTH is ${method}`,
     );
   }
-  const required = (name: string): string => {
-    const value = env[name];
-    if (value === undefined || value.trim() === '') {
-      throw new Error(`FHIR_AUTH=${method} needs ${name}`);
-    }
-    return value;
+  return method as keyof typeof VARIABLES;
+}
+
+/** A method's variables: `required` (set and not blank) or `optional` (trimmed; blank is unset). */
+function variablesOf(env: NodeJS.ProcessEnv, method: string) {
+  return {
+    required: (name: string): string => {
+      const value = env[name];
+      if (value === undefined || value.trim() === '') {
+        throw new Error(`FHIR_AUTH=${method} needs ${name}`);
+      }
+      return value;
+    },
+    optional: (name: string): string | undefined => env[name]?.trim() || undefined,
   };
-  const optional = (name: string): string | undefined => env[name]?.trim() || undefined;
+}
+
+function readAuth(env: NodeJS.ProcessEnv): FhirAuthOptions | undefined {
+  const method = readAuthMethod(env);
+  const { required, optional } = variablesOf(env, method);
   switch (method) {
     case 'none':
       return undefined;
@@ -78,31 +92,34 @@ function readAuth(env: NodeJS.ProcessEnv): FhirAuthOptions | undefined {
         tokenUrl: optional('FHIR_TOKEN_URL'),
         scope: optional('FHIR_SCOPE'),
       };
-    default: {
-      const algorithm = (optional('FHIR_JWT_ALG') ?? 'RS384').toUpperCase();
-      if (algorithm !== 'RS384' && algorithm !== 'ES384') {
-        throw new Error('FHIR_JWT_ALG must be RS384 or ES384');
-      }
-      const file = required('FHIR_PRIVATE_KEY_FILE');
-      let privateKey: string;
-      try {
-        privateKey = fs.readFileSync(file, 'utf8');
-      } catch (error) {
-        throw new Error(
-          `FHIR_PRIVATE_KEY_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${file}`,
-        );
-      }
-      return {
-        type: 'smart-backend',
-        clientId: required('FHIR_CLIENT_ID').trim(),
-        privateKey,
-        keyId: required('FHIR_KEY_ID').trim(),
-        algorithm,
-        tokenUrl: optional('FHIR_TOKEN_URL'),
-        scope: optional('FHIR_SCOPE'),
-      };
-    }
+    case 'smart-backend':
+      return readSmartBackend({ required, optional });
   }
+}
+
+function readSmartBackend({ required, optional }: ReturnType<typeof variablesOf>): FhirAuthOptions {
+  const algorithm = (optional('FHIR_JWT_ALG') ?? 'RS384').toUpperCase();
+  if (algorithm !== 'RS384' && algorithm !== 'ES384') {
+    throw new Error('FHIR_JWT_ALG must be RS384 or ES384');
+  }
+  const file = required('FHIR_PRIVATE_KEY_FILE');
+  let privateKey: string;
+  try {
+    privateKey = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `FHIR_PRIVATE_KEY_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${file}`,
+    );
+  }
+  return {
+    type: 'smart-backend',
+    clientId: required('FHIR_CLIENT_ID').trim(),
+    privateKey,
+    keyId: required('FHIR_KEY_ID').trim(),
+    algorithm,
+    tokenUrl: optional('FHIR_TOKEN_URL'),
+    scope: optional('FHIR_SCOPE'),
+  };
 }
 
 /** A whole number of at least `min` from `name`, or undefined when unset. */
@@ -121,7 +138,7 @@ export function readFhirConnectionEnv(env: NodeJS.ProcessEnv): FhirConnectionCon
   if (auth) {
     try {
       // The same checks FhirStorage makes (key type against FHIR_JWT_ALG, URLs, …), now.
-      FhirAuth.create(auth, { baseUrl: 'http://localhost', timeoutMs: 1, retry: DEFAULT_RETRY });
+      createFhirAuth(auth, { baseUrl: 'http://localhost', timeoutMs: 1, retry: DEFAULT_RETRY });
     } catch (error) {
       const message = (error as Error).message.replace(/^FhirStorage: /, '');
       throw new Error(

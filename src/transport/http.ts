@@ -290,11 +290,12 @@ export async function openHttpStream(request: HttpRequest): Promise<HttpStream> 
         return undefined;
       }
     },
-    async cancel() {
+    cancel() {
       if (!response.complete) {
         body.destroy();
         response.destroy();
       }
+      return Promise.resolve();
     },
   };
 }

@@ -6,7 +6,8 @@
  * error message (bodies hold patient data; fhir-answers.ts reads answers).
  */
 import type { Bundle } from 'fhir/r4.js';
-import { FhirAuth } from '../../transport/auth.js';
+import type { FhirAuth } from '../../transport/auth.js';
+import { createFhirAuth } from '../../transport/auth-options.js';
 import { parseBreakerOptions, type CircuitBreaker } from '../../transport/breaker.js';
 import {
   origin,
@@ -74,7 +75,7 @@ export class FhirRestClient {
     this.breaker = parseBreakerOptions('FhirStorage', options.breaker, origin(this.baseUrl));
     if (options.auth !== undefined) {
       if (options.authorize) throw new TypeError('FhirStorage: give auth or authorize, not both');
-      this.auth = FhirAuth.create(options.auth, {
+      this.auth = createFhirAuth(options.auth, {
         baseUrl: this.baseUrl,
         timeoutMs: this.timeoutMs,
         retry: this.retry,

@@ -115,7 +115,7 @@ export class VersionedWriter {
    * when it does not exist. When `mutate` changes nothing, nothing is written.
    */
   async modify(type: string, id: string, mutate: Mutation): Promise<ResourceJson | null> {
-    const outcome = await this.modifyUnlessRefused(type, id, mutate, async () => true);
+    const outcome = await this.modifyUnlessRefused(type, id, mutate, () => Promise.resolve(true));
     return outcome === REFUSED ? null : outcome;
   }
 
