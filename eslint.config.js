@@ -71,19 +71,10 @@ const allow = (files, ...rules) => ({
 // An entry turns the named rules off for the named files only; delete it when the file passes.
 const allowlist = [
   // --- "stores" ---
-  allow(['src/api/record-cursor.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['src/api/record-store.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['src/backends/fhir/fhir-storage.ts'], 'ts/require-await'),
-  allow(['src/backends/fhir/record-store.ts'], 'ts/no-base-to-string'),
+  // MemoryStorage's stores are async without awaiting on purpose: a bad input rejects, as every backend's does.
   allow(['src/backends/memory/index.ts'], 'ts/require-await'),
-  allow(['src/cli/export.ts'], 'ts/no-unnecessary-type-assertion'),
-  allow(['src/cli/import.ts'], 'ts/no-base-to-string', 'max-lines-per-function'),
-  allow(
-    ['src/http/routes.ts'],
-    'max-lines-per-function',
-    'max-lines',
-    'ts/no-unnecessary-type-assertion',
-  ),
+  // Both name a value of unknown type in a message or a link id (String(value)), unchanged by the refactor.
+  allow(['src/backends/fhir/record-store.ts', 'src/cli/import.ts'], 'ts/no-base-to-string'),
   // --- "search" ---
   // --- "retry" ---
   // (none left: versioned-writes.ts, fhir-connection-env.ts, auth.ts and http.ts pass)

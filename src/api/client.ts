@@ -1,17 +1,12 @@
 /**
  * The client API applications use, mirroring the seed's `healthcare.api.client`:
- * one generic `ModelApi` per model over the storage's named methods.
+ * one generic `ModelApi` per model over the storage's stores (named-methods.ts
+ * `storesOf`: a user's storage of named methods too).
  */
 import { PatientDoesNotExist, ProviderDoesNotExist, type APIError } from './errors.js';
 import { keywordsToLookups, type FilterKeywords } from './filters.js';
-import {
-  filterRecords,
-  linksOf,
-  storeOf,
-  type LinkStore,
-  type RecordStore,
-} from './record-store.js';
-import { defaultModels } from './models.js';
+import { storesOf } from './named-methods.js';
+import { filterRecords, type LinkStore, type RecordStore } from './record-store.js';
 import type {
   HealthcareStorage,
   PatientInput,
@@ -80,12 +75,12 @@ export class HealthcareAPI {
   readonly providers: ProviderClient;
 
   constructor(readonly storage: HealthcareStorage) {
-    const { patient, provider } = storage.models ?? defaultModels;
+    const { stores, links } = storesOf(storage);
     this.patients = new LinkableModelApi(
-      storeOf(storage, patient),
+      stores.patient,
       (id) => new PatientDoesNotExist(id),
-      linksOf(storage, patient),
+      links.patient,
     );
-    this.providers = new ModelApi(storeOf(storage, provider), (id) => new ProviderDoesNotExist(id));
+    this.providers = new ModelApi(stores.provider, (id) => new ProviderDoesNotExist(id));
   }
 }

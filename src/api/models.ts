@@ -22,12 +22,21 @@ export interface FieldSpec {
 /** The contract's models. A storage may hold more (see record-store.ts). */
 export type ModelName = 'patient' | 'provider';
 
+/** The contract's models that have links (`linkPatient`, `getPatient(id, source)`). */
+export type LinkableModelName = 'patient';
+
 export interface ModelSpec {
   /** Lower-case, e.g. `patient`; names the storage methods (`getPatient`) and the collection (`/patients`). */
   name: string;
   fields: Readonly<Record<string, FieldSpec>>;
   /** Records can be linked to identifiers in other systems (`linkPatient`, `getPatient(id, source)`). */
   linkable?: boolean;
+  /**
+   * The FHIR resource type the model is stored as by default (`Practitioner`
+   * for providers): its mapping file is `<type in lower case>.json`. Without
+   * it, the model's own name (`location` → `Location`, `location.json`).
+   */
+  fhirType?: string;
 }
 
 const generatedFields: Record<string, FieldSpec> = {
@@ -63,6 +72,7 @@ const status: FieldSpec = {
 export const patientModel: ModelSpec = {
   name: 'patient',
   linkable: true,
+  fhirType: 'Patient',
   fields: {
     id: generatedFields.id!,
     name,
@@ -78,6 +88,7 @@ export const patientModel: ModelSpec = {
 
 export const providerModel: ModelSpec = {
   name: 'provider',
+  fhirType: 'Practitioner',
   fields: {
     id: generatedFields.id!,
     name,

@@ -69,5 +69,5 @@ export function decodeCursor(token: string, field = 'cursor'): RecordCursor {
       { field, message: 'is not a cursor this service returned (pass `next` back unchanged)' },
     ]);
   }
-  return { after: value.a, ids: value.i as string[] };
+  return { after: value.a, ids: value.i };
 }

@@ -4,7 +4,6 @@
  * of the model's fields), a page at a time, waiting when stdout is slow.
  */
 import { once } from 'node:events';
-import type { StoredRecord } from '../api/record-store.js';
 import { lookupArgs } from './lookup-args.js';
 import { CliError, modelOption, parseArgs, single, storageFromEnv } from './options.js';
 
@@ -29,9 +28,7 @@ export async function runExport(args: string[]): Promise<number> {
   };
   if (format === 'csv') await write(`${fields.join(',')}\n`);
   let count = 0;
-  for await (const record of storage
-    .store(model.name)
-    .iterate(lookups) as AsyncIterable<StoredRecord>) {
+  for await (const record of storage.store(model.name).iterate(lookups)) {
     count++;
     await write(
       format === 'csv'

@@ -7,8 +7,8 @@
  *    concurrency (`--concurrency`, default 4), with progress on stderr: per
  *    batch, one search for the rows earlier runs imported (below), then one
  *    FHIR `transaction` Bundle of POSTs of the others;
- * 3. links each row's source ids from its link columns (the library's
- *    `linkPatient`, so the one-patient-per-pair guarantee holds);
+ * 3. links each row's source ids from its link columns (the model's link
+ *    store, as `linkPatient`, so the one-patient-per-pair guarantee holds);
  * 4. prints a summary.
  *
  * Resumable without duplicates: each row has a content hash (SHA-256 over
@@ -27,10 +27,9 @@
 import { validateRecordInput, validateSourcePair } from '../api/validation.js';
 import { ValidationError } from '../api/errors.js';
 import type { ModelSpec } from '../api/models.js';
-import { FhirRecordStore, type ImportResult } from '../backends/fhir/record-store.js';
+import type { BulkImport, ImportResult, LinkStore } from '../api/record-store.js';
 import { waitingOutThrottle } from '../transport/retry.js';
 import { rowHash } from '../backends/fhir/import-rows.js';
-import type { FhirStorage } from '../backends/fhir/index.js';
 import { CliError, modelOption, parseArgs, positiveInt, storageFromEnv } from './options.js';
 import { Progress, type TextOut } from './progress.js';
 import { readRows, type FileRow } from './records-file.js';
@@ -99,111 +98,160 @@ async function bounded<T>(
   await Promise.all(running);
 }
 
-/** Runs the command; `env` configures the storage, `io` receives the summary (stdout) and the rest (stderr). */
-export async function runImport(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-  io: { stdout: TextOut; stderr: TextOut } = process,
-): Promise<number> {
+/** What a run needs: the file, the model's store (its bulk writes) and links, the link columns, the batching. */
+interface ImportRun {
+  file: string;
+  model: ModelSpec;
+  imports: BulkImport;
+  /** The model's links (a linkable model only). */
+  links?: LinkStore;
+  columns: LinkColumn[];
+  batchSize: number;
+  concurrency: number;
+}
+
+/** The run the arguments and the environment describe. */
+function importRun(args: string[], env: NodeJS.ProcessEnv): ImportRun {
   const parsed = parseArgs(args, ['model', 'link-column', 'batch-size', 'concurrency']);
   if (parsed.positionals.length !== 1) throw new CliError('give exactly one file to import');
-  const file = parsed.positionals[0]!;
-  const storage: FhirStorage = storageFromEnv(env);
+  const storage = storageFromEnv(env);
   const model = modelOption(parsed, storage);
   const columns = linkColumns(parsed.options.get('link-column') ?? []);
-  if (columns.length && !model.linkable)
-    throw new CliError(`--link-column: ${model.name}s have no links`);
+  const links = storage.links[model.name];
+  if (columns.length && !links) throw new CliError(`--link-column: ${model.name}s have no links`);
   const batchSize = positiveInt(parsed, 'batch-size', 250);
   const concurrency = positiveInt(parsed, 'concurrency', 4);
-  const store = storage.store(model.name);
-  if (!(store instanceof FhirRecordStore)) throw new CliError('import writes to a FHIR server');
-  const err = io.stderr;
+  const imports = storage.stores[model.name]?.imports;
+  if (!imports) throw new CliError('import writes to a FHIR server');
+  return { file: parsed.positionals[0]!, model, imports, links, columns, batchSize, concurrency };
+}
 
-  // 1. validate every row
+/** The file's rows checked: the problems of invalid rows, and the first line of each distinct row. */
+interface CheckedFile {
+  invalid: string[];
+  firstLineOf: Map<string, number>;
+  duplicates: number;
+}
+
+/** 1. Reads the whole file once, validating every row; lists the invalid rows on `err`. */
+async function checkFile(run: ImportRun, err: TextOut): Promise<CheckedFile> {
   const invalid: string[] = [];
   const firstLineOf = new Map<string, number>();
   let duplicates = 0;
-  for await (const row of readRows(file)) {
-    const checked = checkRow(model, row, columns);
+  for await (const row of readRows(run.file)) {
+    const checked = checkRow(run.model, row, run.columns);
     if ('problem' in checked) invalid.push(`line ${row.line}: ${checked.problem}`);
     else if (firstLineOf.has(checked.hash)) duplicates++;
     else firstLineOf.set(checked.hash, row.line);
   }
   for (const problem of invalid.slice(0, 50)) err.write(`invalid ${problem}\n`);
   if (invalid.length > 50) err.write(`… and ${invalid.length - 50} more invalid rows\n`);
-  const total = firstLineOf.size;
   err.write(
-    `${total} rows to write, ${invalid.length} invalid (not written), ${duplicates} repeated in the file\n`,
+    `${firstLineOf.size} rows to write, ${invalid.length} invalid (not written), ${duplicates} repeated in the file\n`,
   );
+  return { invalid, firstLineOf, duplicates };
+}
 
+/** The rows in file order, in batches of rows to write and batches of rows already there (`imported`). */
+async function* batches(
+  run: ImportRun,
+  { firstLineOf }: CheckedFile,
+  imported: ReadonlyMap<string, string>,
+): AsyncGenerator<{ rows: GoodRow[]; present: boolean }> {
+  const toWrite: GoodRow[] = [];
+  const alreadyThere: GoodRow[] = [];
+  for await (const row of readRows(run.file)) {
+    const checked = checkRow(run.model, row, run.columns);
+    if ('problem' in checked || firstLineOf.get(checked.hash) !== row.line) continue;
+    const present = imported.has(checked.hash);
+    const batch = present ? alreadyThere : toWrite;
+    batch.push(checked);
+    if (batch.length === run.batchSize) yield { rows: batch.splice(0), present };
+  }
+  if (toWrite.length) yield { rows: toWrite, present: false };
+  if (alreadyThere.length) yield { rows: alreadyThere, present: true };
+}
+
+/** What a run did, row by row. */
+interface Tally {
+  written: number;
+  present: number;
+  failed: number;
+  linked: number;
+  failures: string[];
+}
+
+/** 3. Links a written row's source ids; a pair already on another record fails the row. */
+async function linkRow(links: LinkStore, row: GoodRow, id: string, tally: Tally): Promise<void> {
+  for (const [source, sourceId] of row.links) {
+    // a link refused by a throttling server wrote nothing: it waits its turn like the batches
+    if (await waitingOutThrottle(() => links.link(id, sourceId, source))) tally.linked++;
+    else if ((await waitingOutThrottle(() => links.getLinked(sourceId, source)))?.id !== id) {
+      tally.failures.push(`line ${row.line}: ${source} id is already linked to another patient`);
+      tally.failed++;
+    }
+  }
+}
+
+/** 2. Writes one batch (or takes the ids of rows already there), then links its rows. */
+async function importBatch(
+  run: ImportRun,
+  { rows, present }: { rows: GoodRow[]; present: boolean },
+  imported: ReadonlyMap<string, string>,
+  tally: Tally,
+): Promise<void> {
+  let results: ImportResult[];
+  try {
+    results = present
+      ? rows.map((row) => ({ id: imported.get(row.hash)! }))
+      : await run.imports.importRows(rows.map((row) => ({ data: row.data, hash: row.hash })));
+  } catch (error) {
+    const failed = error instanceof Error ? error.message : String(error);
+    results = rows.map(() => ({ failed }));
+  }
+  for (const [i, row] of rows.entries()) {
+    const result = results[i]!;
+    if ('failed' in result) {
+      tally.failed++;
+      tally.failures.push(`line ${row.line}: ${result.failed}`);
+      continue;
+    }
+    if (present || result.present) tally.present++;
+    else tally.written++;
+    if (run.links) await linkRow(run.links, row, result.id, tally);
+  }
+}
+
+/** Runs the command; `env` configures the storage, `io` receives the summary (stdout) and the rest (stderr). */
+export async function runImport(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: { stdout: TextOut; stderr: TextOut } = process,
+): Promise<number> {
+  const run = importRun(args, env);
+  const err = io.stderr;
+  const file = await checkFile(run, err);
   // records imports before the import-row identifier wrote (none on most servers)
-  const imported = await store.legacyImportedRows();
+  const imported = await run.imports.legacyImportedRows();
   if (imported.size)
     err.write(`${imported.size} records an earlier import wrote found on the server\n`);
-
-  // 2. look up and write, 3. link
-  const counts = { written: 0, present: 0, failed: 0, linked: 0 };
-  const failures: string[] = [];
-  const progress = new Progress(total, err);
-  /** The rows in file order, in batches of rows to write and batches of rows already there. */
-  async function* batches(): AsyncGenerator<{ rows: GoodRow[]; present: boolean }> {
-    const toWrite: GoodRow[] = [];
-    const alreadyThere: GoodRow[] = [];
-    for await (const row of readRows(file)) {
-      const checked = checkRow(model, row, columns);
-      if ('problem' in checked || firstLineOf.get(checked.hash) !== row.line) continue;
-      const present = imported.has(checked.hash);
-      const batch = present ? alreadyThere : toWrite;
-      batch.push(checked);
-      if (batch.length === batchSize) yield { rows: batch.splice(0), present };
-    }
-    if (toWrite.length) yield { rows: toWrite, present: false };
-    if (alreadyThere.length) yield { rows: alreadyThere, present: true };
-  }
-  await bounded(batches(), concurrency, async ({ rows: batch, present }) => {
-    let results: ImportResult[];
-    try {
-      results = present
-        ? batch.map((row) => ({ id: imported.get(row.hash)! }))
-        : await store.importRows(batch.map((row) => ({ data: row.data, hash: row.hash })));
-    } catch (error) {
-      const failed = error instanceof Error ? error.message : String(error);
-      results = batch.map(() => ({ failed }));
-    }
-    for (const [i, row] of batch.entries()) {
-      const result = results[i]!;
-      if ('failed' in result) {
-        counts.failed++;
-        failures.push(`line ${row.line}: ${result.failed}`);
-        continue;
-      }
-      if (present || result.present) counts.present++;
-      else counts.written++;
-      for (const [source, sourceId] of row.links) {
-        // a link refused by a throttling server wrote nothing: it waits its turn like the batches
-        if (await waitingOutThrottle(() => storage.linkPatient(result.id, sourceId, source)))
-          counts.linked++;
-        else if (
-          (await waitingOutThrottle(() => storage.getPatient(sourceId, source)))?.id !== result.id
-        ) {
-          failures.push(`line ${row.line}: ${source} id is already linked to another patient`);
-          counts.failed++;
-        }
-      }
-    }
-    progress.update(counts.written + counts.present + counts.failed);
+  const tally: Tally = { written: 0, present: 0, failed: 0, linked: 0, failures: [] };
+  const progress = new Progress(file.firstLineOf.size, err);
+  const done = () => tally.written + tally.present + tally.failed;
+  await bounded(batches(run, file, imported), run.concurrency, async (batch) => {
+    await importBatch(run, batch, imported, tally);
+    progress.update(done());
   });
-  progress.finish(counts.written + counts.present + counts.failed);
-
-  for (const failure of failures.slice(0, 50)) err.write(`failed ${failure}\n`);
+  progress.finish(done());
+  for (const failure of tally.failures.slice(0, 50)) err.write(`failed ${failure}\n`);
   io.stdout.write(
     `${JSON.stringify({
-      written: counts.written,
-      skipped: { already_present: counts.present, repeated_in_file: duplicates },
-      invalid: invalid.length,
-      failed: counts.failed,
-      links_created: counts.linked,
+      written: tally.written,
+      skipped: { already_present: tally.present, repeated_in_file: file.duplicates },
+      invalid: file.invalid.length,
+      failed: tally.failed,
+      links_created: tally.linked,
     })}\n`,
   );
-  return invalid.length || counts.failed ? 1 : 0;
+  return file.invalid.length || tally.failed ? 1 : 0;
 }

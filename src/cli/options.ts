@@ -5,7 +5,7 @@
  * `FHIR_TLS_*`, …).
  */
 import { FhirStorage } from '../backends/fhir/index.js';
-import type { ModelSpec } from '../api/models.js';
+import { modelList, type ModelSpec } from '../api/models.js';
 import { readFhirConnectionEnv } from '../config/fhir-connection-env.js';
 import { fhirStorageOptionsFromEnv } from '../config/fhir-storage-env.js';
 
@@ -79,10 +79,11 @@ export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): FhirStorag
   });
 }
 
-/** `--model patient|provider` of the storage. */
+/** `--model <name>`: one of the storage's models (patient, provider, and any extra ones). */
 export function modelOption(parsed: ParsedArgs, storage: FhirStorage): ModelSpec {
   const name = single(parsed, 'model');
-  if (name !== 'patient' && name !== 'provider')
-    throw new CliError('--model must be patient or provider');
-  return storage.models[name];
+  const models = [...modelList(storage.models), ...storage.extraModels];
+  const model = models.find((m) => m.name === name);
+  if (!model) throw new CliError(`--model must be ${models.map((m) => m.name).join(' or ')}`);
+  return model;
 }

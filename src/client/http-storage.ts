@@ -2,17 +2,19 @@
  * `HealthcareStorage` against a remote HTTP facade (contract §3), so a Node
  * application can use a facade with the same interface as a local backend.
  * One generic `HttpRecordStore` per model (its collection, `/patients`, …)
- * and an `HttpLinkStore` for the linkable model, turned into the named
- * methods by `storageMethods`; the requests and the facade's answers are
+ * and an `HttpLinkStore` per linkable model, the named methods over them
+ * (named-methods.ts); the requests and the facade's answers are
  * facade-connection.ts's.
  */
 import { defaultModels, type ModelSpec } from '../api/models.js';
+import { StorageOverStores } from '../api/named-methods.js';
 import { isAfterCursor } from '../api/record-cursor.js';
 import {
+  storesFor,
   type IterateOptions,
-  storageMethods,
-  StorageWithRecordMethods,
   type LinkStore,
+  type ModelLinks,
+  type ModelStores,
   type RecordStore,
   type StoredRecord,
 } from '../api/record-store.js';
@@ -149,21 +151,20 @@ class HttpLinkStore implements LinkStore {
   }
 }
 
-export class HttpStorage extends StorageWithRecordMethods implements HealthcareStorage {
+export class HttpStorage extends StorageOverStores implements HealthcareStorage {
+  readonly stores: ModelStores;
+  readonly links: ModelLinks;
   private readonly facade: FacadeConnection;
 
   constructor(options: HttpStorageOptions) {
     super();
     const facade = (this.facade = new FacadeConnection(options));
-    const stores = [defaultModels.patient, defaultModels.provider].map(
+    ({ stores: this.stores, links: this.links } = storesFor(
+      defaultModels,
+      [],
       (model) => new HttpRecordStore(model, facade),
-    );
-    const links = new Map(
-      stores
-        .filter((store) => store.model.linkable)
-        .map((store) => [store.model.name, new HttpLinkStore(store, facade)]),
-    );
-    Object.assign(this, storageMethods(stores, links));
+      (store) => new HttpLinkStore(store, facade),
+    ));
   }
 
   /** Resolves when the facade's `/readyz` answers 200 (the storage behind it is ready). */

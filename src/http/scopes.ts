@@ -61,19 +61,13 @@ export function scopeNeeded(resourceType: string, permission: Permission): strin
   return `system/${resourceType}.${permission}`;
 }
 
-/** The contract's models as FHIR types (providers are `Practitioner`). */
-const contractResourceTypes: Readonly<Record<string, string>> = {
-  patient: 'Patient',
-  provider: 'Practitioner',
-};
-
 /**
  * The resource type a model's routes are checked against when the storage
  * does not say (FhirStorage does: its mapping's type): the contract's models
  * as the contract says; another model by its own name (`location` → `Location`).
  */
 export function scopeResourceType(model: ModelSpec): string {
-  return contractResourceTypes[model.name] ?? methodSuffix(model.name);
+  return model.fhirType ?? methodSuffix(model.name);
 }
 
 /** Checks scopes configured for a static client; the message names the first bad one. */

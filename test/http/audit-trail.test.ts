@@ -22,7 +22,7 @@ import { parseRateLimit } from '../../src/http/client-limits.js';
 import { readConfig } from '../../src/server.js';
 import { requireFhirBaseUrl } from '../fhir-base-url.js';
 import { readTrail } from './audit-helpers.js';
-import { call, startApp, type RunningApp } from './helpers.js';
+import { call, startApp, withStore, type RunningApp } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const baseUrl = requireFhirBaseUrl();
@@ -238,8 +238,8 @@ describe('audit trail: refusals and streams', () => {
     const second = await memory.createPatient({ name: 'Two' });
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const paused = Object.assign(Object.create(memory) as MemoryStorage, {
-      iterPatients: async function* () {
+    const paused = withStore(memory, 'patient', {
+      iterate: async function* () {
         yield first;
         await released; // the storage fetching its next page
         yield second;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { clientLimits, parseRateLimit } from '../../src/http/client-limits.js';
-import { call, startApp, type RunningApp } from './helpers.js';
+import { call, startApp, withStore, type RunningApp } from './helpers.js';
 
 const as = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 type Json = Record<string, unknown>;
@@ -81,10 +81,10 @@ describe('requests in flight per client', () => {
   let gate = Promise.resolve();
   before(async () => {
     const memory = new MemoryStorage();
-    const storage = Object.assign(Object.create(memory) as MemoryStorage, {
-      async getPatient(id: string) {
+    const storage = withStore(memory, 'patient', {
+      async get(id: string) {
         await gate;
-        return memory.getPatient(id);
+        return memory.stores.patient.get(id);
       },
     });
     app = await startApp({ storage, apiTokens: ['busy', 'other'], limits: { maxInFlight: 2 } });

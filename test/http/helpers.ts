@@ -5,6 +5,9 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { HealthcareStorage } from '../../src/api/types.js';
+import type { RecordStore } from '../../src/api/record-store.js';
+import type { ModelName } from '../../src/api/models.js';
+import type { MemoryStorage } from '../../src/backends/memory/index.js';
 import { answerClientErrors, createApp, type CreateAppOptions } from '../../src/http/index.js';
 
 export interface RunningApp {
@@ -84,6 +87,22 @@ export async function call(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/**
+ * The storage with some methods of one model's store replaced, the rest (and
+ * `more`, e.g. `close`) as given: the facade and the named methods use the stores.
+ */
+export function withStore(
+  storage: MemoryStorage,
+  model: ModelName,
+  overrides: Partial<RecordStore>,
+  more: Partial<HealthcareStorage> = {},
+): MemoryStorage {
+  const store = Object.assign(Object.create(storage.stores[model]) as RecordStore, overrides);
+  return Object.assign(Object.create(storage) as MemoryStorage, more, {
+    stores: { ...storage.stores, [model]: store },
+  });
 }
 
 /** A storage whose every method rejects with `error()`; `checkReady` only when given. */

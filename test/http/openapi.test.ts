@@ -6,7 +6,7 @@ import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { defaultModels } from '../../src/api/models.js';
 import { buildOpenApiDocument } from '../../src/http/index.js';
 import { OpenApiChecker } from './openapi-check.js';
-import { call, startApp } from './helpers.js';
+import { call, startApp, withStore } from './helpers.js';
 
 type Json = Record<string, unknown>;
 const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -104,14 +104,14 @@ describe('the OpenAPI document', () => {
   it('the response check fails on drift: an extra field, a missing field, an undocumented status', async () => {
     const memory = new MemoryStorage();
     const created = await memory.createPatient({ name: 'Drift' });
-    const storage = Object.assign(Object.create(memory) as MemoryStorage, {
-      getPatient: async (id: string) => {
-        const record = await memory.getPatient(id);
+    const storage = withStore(memory, 'patient', {
+      get: async (id: string) => {
+        const record = await memory.stores.patient.get(id);
         if (!record) return null;
         if (id === created.id) return { ...record, internal_note: 'x' };
         return record;
       },
-      iterPatients: async function* () {
+      iterate: async function* () {
         const { sex: _sex, ...rest } = created;
         yield rest;
       },

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { readConfig, startServer } from '../../src/server.js';
-import { silentLogger } from './helpers.js';
+import { silentLogger, withStore } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -95,15 +95,21 @@ describe('graceful shutdown', () => {
     const memory = new MemoryStorage();
     const created = await memory.createPatient({ name: 'Slow' });
     let closed = false;
-    const storage = Object.assign(Object.create(memory) as MemoryStorage, {
-      getPatient: async (id: string) => {
-        await new Promise((r) => setTimeout(r, 300));
-        return memory.getPatient(id);
+    const storage = withStore(
+      memory,
+      'patient',
+      {
+        get: async (id: string) => {
+          await new Promise((r) => setTimeout(r, 300));
+          return memory.stores.patient.get(id);
+        },
       },
-      close: async () => {
-        closed = true;
+      {
+        close: async () => {
+          closed = true;
+        },
       },
-    });
+    );
     const running = await startServer(
       { ...readConfig({ HEALTHCARE_STORAGE_BACKEND: 'memory', PORT: '0' }), host: '127.0.0.1' },
       { logger: silentLogger(), storage },

@@ -10,7 +10,7 @@ import { HttpStorage } from '../../src/client/http-storage.js';
 import { MemoryStorage } from '../../src/backends/memory/index.js';
 import { StorageUnavailableError, comparisons as C } from '../../src/index.js';
 import type { PatientRecord } from '../../src/api/types.js';
-import { call, startApp } from './helpers.js';
+import { call, startApp, withStore } from './helpers.js';
 
 async function filled(n: number): Promise<MemoryStorage> {
   const storage = new MemoryStorage();
@@ -22,8 +22,8 @@ async function filled(n: number): Promise<MemoryStorage> {
 /** A storage whose patient stream yields `first`, then fails (or waits for `release`). */
 function storageYieldingThen(first: PatientRecord, then: () => Promise<void>): MemoryStorage {
   const memory = new MemoryStorage();
-  return Object.assign(Object.create(memory) as MemoryStorage, {
-    iterPatients: async function* () {
+  return withStore(memory, 'patient', {
+    iterate: async function* () {
       yield first;
       await then();
       yield { ...first, id: 'second' };
@@ -132,9 +132,9 @@ describe('facade: streamed filter answers', () => {
 
   it('a failure before the first record is a problem answer (no stream started)', async () => {
     const memory = new MemoryStorage();
-    const storage = Object.assign(Object.create(memory) as MemoryStorage, {
+    const storage = withStore(memory, 'patient', {
       // eslint-disable-next-line require-yield
-      iterPatients: async function* () {
+      iterate: async function* () {
         throw new StorageUnavailableError('unreachable', 'down');
       },
     });

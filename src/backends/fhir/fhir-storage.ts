@@ -1,13 +1,17 @@
 /**
  * Owns `FhirStorage`: checking its options, loading the mapping files, and
- * wiring one `FhirRecordStore` per model (and the patient links) into the
- * contract's methods. Everything FHIR-specific lives in the modules it wires.
+ * wiring one `FhirRecordStore` per model (and the patient links) as its
+ * `stores` and `links`, the contract's methods over them (named-methods.ts).
+ * Everything FHIR-specific lives in the modules it wires.
  */
 import path from 'node:path';
-import { patientModel, providerModel, type ModelSpec, type Models } from '../../api/models.js';
+import { defaultModels, modelList, type ModelSpec, type Models } from '../../api/models.js';
+import { StorageOverStores } from '../../api/named-methods.js';
 import {
-  storageMethods,
-  StorageWithRecordMethods,
+  storeNamed,
+  storesFor,
+  type ModelLinks,
+  type ModelStores,
   type RecordStore,
 } from '../../api/record-store.js';
 import type { HealthcareStorage, Lookup } from '../../api/types.js';
@@ -66,11 +70,9 @@ export interface FhirStorageOptions extends FhirRestOptions {
   extraModels?: readonly ModelSpec[];
 }
 
-/** The mapping file of each contract model (others: `<model name>.json`). */
-const MAPPING_FILES: Readonly<Record<string, string>> = {
-  patient: 'patient.json',
-  provider: 'practitioner.json',
-};
+/** A model's mapping file: its FHIR type's (`practitioner.json`), else its name's (`location.json`). */
+const mappingFile = (model: ModelSpec): string =>
+  `${model.fhirType ?? model.name}.json`.toLowerCase();
 
 function checkPageSize(value: number | undefined): PageSize {
   if (value !== undefined && (!Number.isInteger(value) || value < 1))
@@ -109,11 +111,12 @@ function checkLinkUniqueness(value: LinkUniquenessOption | undefined): LinkUniqu
   return mode;
 }
 
-export class FhirStorage extends StorageWithRecordMethods implements HealthcareStorage {
+export class FhirStorage extends StorageOverStores implements HealthcareStorage {
   readonly models: Models;
   readonly extraModels: readonly ModelSpec[];
+  readonly stores: ModelStores;
+  readonly links: ModelLinks;
   private readonly rest: FhirRestClient;
-  private readonly stores = new Map<string, RecordStore>();
   private readonly explainParts = new Map<string, ExplainParts>();
 
   /**
@@ -129,10 +132,8 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
     const identifierSystems = checkIdentifierSystems(options);
     const dir = options.mappingsDir ?? defaultMappingsDir();
     const mappings = new Map<string, ResourceMapping>();
-    for (const model of [patientModel, providerModel, ...(options.extraModels ?? [])]) {
-      const file = path.join(dir, MAPPING_FILES[model.name] ?? `${model.name}.json`);
-      mappings.set(model.name, loadMappingFile(file, model));
-    }
+    for (const model of [...modelList(defaultModels), ...(options.extraModels ?? [])])
+      mappings.set(model.name, loadMappingFile(path.join(dir, mappingFile(model)), model));
     const byType = new Map([...mappings.values()].map((m) => [m.resourceType, m]));
     const writer = new VersionedWriter(rest, options.maxRetries ?? 10, (current, next) => {
       scope.tagResource(next);
@@ -149,30 +150,29 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
         identifierSystems: options.identifierSystems,
       },
     );
-    const links = new Map<string, FhirLinkStore>();
-    for (const [name, mapping] of mappings) {
-      this.stores.set(name, new FhirRecordStore(mapping, rest, scope, writer, capabilities));
+    const mappingOf = (model: ModelSpec): ResourceMapping => mappings.get(model.name)!;
+    for (const [name, mapping] of mappings)
       this.explainParts.set(name, { mapping, rest, scope, capabilities });
-      if (mapping.model.linkable)
-        links.set(
-          name,
-          new FhirLinkStore(
-            mapping,
-            rest,
-            scope,
-            writer,
-            identifierSystems,
-            capabilities,
-            uniqueness,
-          ),
-        );
-    }
     this.models = {
-      patient: mappings.get('patient')!.model,
-      provider: mappings.get('provider')!.model,
+      patient: mappingOf(defaultModels.patient).model,
+      provider: mappingOf(defaultModels.provider).model,
     };
-    this.extraModels = (options.extraModels ?? []).map((m) => mappings.get(m.name)!.model);
-    Object.assign(this, storageMethods([...this.stores.values()], links));
+    this.extraModels = (options.extraModels ?? []).map((m) => mappingOf(m).model);
+    ({ stores: this.stores, links: this.links } = storesFor(
+      this.models,
+      this.extraModels,
+      (model) => new FhirRecordStore(mappingOf(model), rest, scope, writer, capabilities),
+      (store) =>
+        new FhirLinkStore(
+          mappingOf(store.model),
+          rest,
+          scope,
+          writer,
+          identifierSystems,
+          capabilities,
+          uniqueness,
+        ),
+    ));
   }
 
   /** The resource type of a model's mapping (`Practitioner` for providers), or undefined for an unknown model. */
@@ -182,9 +182,7 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
 
   /** The store of one model (a contract model or one of `extraModels`). */
   store(model: string): RecordStore {
-    const found = this.stores.get(model);
-    if (!found) throw new TypeError(`FhirStorage: no model named ${JSON.stringify(model)}`);
-    return found;
+    return storeNamed(this.stores, model, 'FhirStorage');
   }
 
   /**
@@ -205,7 +203,8 @@ export class FhirStorage extends StorageWithRecordMethods implements HealthcareS
   }
 
   /** Closes the idle connections of its own TLS agent (the `tls` option), if any. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.rest.tls?.close();
+    return Promise.resolve();
   }
 }

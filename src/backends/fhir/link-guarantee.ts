@@ -10,14 +10,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { defaultModels, modelList } from '../../api/models.js';
+import { methodSuffix } from '../../api/record-store.js';
 import { packageRoot } from '../../shared/package-root.js';
 import type { FhirRestClient, ResourceJson } from './fhir-rest.js';
 
 /** Identifier system prefix of a source name without a configured system (+ `encodeURIComponent(name)`). */
 export const DEFAULT_SYSTEM_BASE = 'urn:healthcare-fhir:source:';
 
-/** The resource types whose link identifiers are constrained. */
-const LINKED_TYPES = ['Patient', 'Practitioner'] as const;
+/** The resource types whose link identifiers are constrained: the contract models' (Patient, Practitioner). */
+const LINKED_TYPES = modelList(defaultModels).map((m) => m.fhirType ?? methodSuffix(m.name));
 
 export interface LinkSystems {
   /** Default `urn:healthcare-fhir:source:`. */

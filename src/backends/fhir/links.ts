@@ -135,7 +135,8 @@ export class FhirLinkStore implements LinkStore {
   }
 
   async getLinked(sourceId: string, sourceName: string): Promise<StoredRecord | null> {
-    const [found] = await this.holders(this.systems.systemFor(sourceName), sourceId);
+    const [value, name] = validateSourcePair(sourceId, sourceName);
+    const [found] = await this.holders(this.systems.systemFor(name), value);
     return found ? toRecord(this.mapping, found) : null;
   }
 

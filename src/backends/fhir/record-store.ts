@@ -14,6 +14,9 @@ import type { ModelSpec } from '../../api/models.js';
 import { withDefaults } from '../../api/records.js';
 import { isAfterCursor } from '../../api/record-cursor.js';
 import {
+  type BulkImport,
+  type ImportResult,
+  type ImportRow,
   type IterateOptions,
   type RecordStore,
   type StoredRecord,
@@ -38,14 +41,7 @@ import type { VersionedWriter } from './versioned-writes.js';
 import { waitingOutThrottle } from '../../transport/retry.js';
 import { retrying } from '../../transport/retry-loop.js';
 
-/** One row to import: validated record input, and its content hash (import-rows.ts `rowHash`). */
-export interface ImportRow {
-  data: unknown;
-  hash: string;
-}
-
-/** An import row's outcome: the id of its record (`present`: an earlier run wrote it), or why it failed. */
-export type ImportResult = { id: string; present?: true } | { failed: string };
+export type { ImportResult, ImportRow };
 
 /** Why a row whose answer was lost, or came without a location, failed. */
 const notFoundAfter = (lost: unknown): string =>
@@ -59,8 +55,10 @@ const isRefused = (error: unknown): boolean =>
   error.upstreamStatus !== undefined &&
   error.upstreamStatus < 500;
 
-export class FhirRecordStore implements RecordStore {
+export class FhirRecordStore implements RecordStore, BulkImport {
   readonly model: ModelSpec;
+  /** It writes imports itself: `legacyImportedRows` and `importRows` (`healthcare-fhir import`). */
+  readonly imports: BulkImport = this;
   private readonly type: string;
 
   constructor(

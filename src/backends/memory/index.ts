@@ -8,11 +8,14 @@ import { defaultModels, type ModelSpec, type Models } from '../../api/models.js'
 import { matchesAll } from '../../api/matching.js';
 import { completeRecord, nextTimestamp, withDefaults } from '../../api/records.js';
 import { compareForStreaming, isAfterCursor } from '../../api/record-cursor.js';
+import { StorageOverStores } from '../../api/named-methods.js';
 import {
-  storageMethods,
+  storeNamed,
+  storesFor,
   type IterateOptions,
-  StorageWithRecordMethods,
   type LinkStore,
+  type ModelLinks,
+  type ModelStores,
   type RecordStore,
   type StoredRecord,
 } from '../../api/record-store.js';
@@ -27,12 +30,15 @@ import {
 /** One model's records: copies in, copies out, never a shared reference. */
 class MemoryRecordStore implements RecordStore {
   private readonly records = new Map<string, StoredRecord>();
+  private readonly deleted: ((id: string) => void)[] = [];
   private lastId = 0;
 
-  constructor(
-    readonly model: ModelSpec,
-    private readonly onDelete: (id: string) => void = () => {},
-  ) {}
+  constructor(readonly model: ModelSpec) {}
+
+  /** Calls `listener` with the id of each record deleted from now on. */
+  onDelete(listener: (id: string) => void): void {
+    this.deleted.push(listener);
+  }
 
   has(id: string): boolean {
     return this.records.has(id);
@@ -68,7 +74,7 @@ class MemoryRecordStore implements RecordStore {
 
   async delete(id: string): Promise<boolean> {
     if (!this.records.delete(validateId(id))) return false;
-    this.onDelete(id);
+    for (const listener of this.deleted) listener(id);
     return true;
   }
 
@@ -89,7 +95,9 @@ class MemoryRecordStore implements RecordStore {
 class MemoryLinkStore implements LinkStore {
   private readonly pairs = new Map<string, string>();
 
-  constructor(private readonly records: MemoryRecordStore) {}
+  constructor(private readonly records: MemoryRecordStore) {
+    records.onDelete((id) => this.forget(id));
+  }
 
   private static key(sourceId: string, sourceName: string): string {
     const [id, name] = validateSourcePair(sourceId, sourceName);
@@ -134,38 +142,31 @@ class MemoryLinkStore implements LinkStore {
 export interface MemoryStorageOptions {
   /** Models to store (defaults to the contract's patient and provider models). */
   models?: Models;
-  /** More models, each reachable through `store(name)`. */
+  /** More models, each reachable through `stores[name]` (or `store(name)`). */
   extraModels?: readonly ModelSpec[];
 }
 
-export class MemoryStorage extends StorageWithRecordMethods implements HealthcareStorage {
+export class MemoryStorage extends StorageOverStores implements HealthcareStorage {
   readonly models: Models;
   readonly extraModels: readonly ModelSpec[];
-  private readonly stores = new Map<string, MemoryRecordStore>();
+  readonly stores: ModelStores;
+  readonly links: ModelLinks;
 
   constructor(options: MemoryStorageOptions = {}) {
     super();
     this.models = options.models ?? defaultModels;
     this.extraModels = [...(options.extraModels ?? [])];
-    const links = new Map<string, MemoryLinkStore>();
-    for (const model of [
-      this.models.patient,
-      this.models.provider,
-      ...(options.extraModels ?? []),
-    ]) {
-      let modelLinks: MemoryLinkStore | undefined;
-      const records = new MemoryRecordStore(model, (id) => modelLinks?.forget(id));
-      if (model.linkable) links.set(model.name, (modelLinks = new MemoryLinkStore(records)));
-      this.stores.set(model.name, records);
-    }
-    Object.assign(this, storageMethods([...this.stores.values()], links));
+    ({ stores: this.stores, links: this.links } = storesFor(
+      this.models,
+      this.extraModels,
+      (model) => new MemoryRecordStore(model),
+      (records) => new MemoryLinkStore(records),
+    ));
   }
 
   /** The store of one model (a contract model or one of `extraModels`). */
   store(model: string): RecordStore {
-    const found = this.stores.get(model);
-    if (!found) throw new TypeError(`MemoryStorage: no model named ${JSON.stringify(model)}`);
-    return found;
+    return storeNamed(this.stores, model, 'MemoryStorage');
   }
 
   async checkReady(): Promise<void> {}
