@@ -1,6 +1,6 @@
 /**
  * Owns talking FHIR REST: a small typed FHIR R4 client on the package's one
- * HTTP layer (`sendWithRetry`): read, create, update with `If-Match`, delete,
+ * HTTP layer (`sendAuthorized`): read, create, update with `If-Match`, delete,
  * batches, `/metadata`, and searches (a `SearchRequest`, sent by
  * fhir-search.ts). It never logs and never puts a response body into an
  * error message (bodies hold patient data; fhir-answers.ts reads answers).
@@ -16,7 +16,8 @@ import {
   type HttpRequest,
   type HttpResponse,
 } from '../../transport/http.js';
-import { parseRetryOptions, sendWithRetry, type RetryPolicy } from '../../transport/retry.js';
+import { sendAuthorized } from '../../transport/authorized-send.js';
+import { parseRetryOptions, type RetryPolicy } from '../../transport/retry.js';
 import { explainTlsFailure, FhirTls } from '../../transport/tls.js';
 import { badResponse, deleteOutcome, expectOutcome, expectResource } from './fhir-answers.js';
 import { isFhirId } from './fhir-id.js';
@@ -85,11 +86,11 @@ export class FhirRestClient {
   }
 
   /**
-   * One FHIR request. GET, DELETE and a PUT with `If-Match` may be sent again
-   * on a transient failure; a create or a Bundle only after a 429 (refused
-   * before any work, retry.ts), else once. `once`: never again. A 401 with a token that can
-   * be renewed is answered by one new token and one more try: the server
-   * refused before doing anything, so even a create is safe to resend.
+   * One FHIR request, sent by the transport (authorized-send.ts): GET, DELETE,
+   * a search form, a PUT with `If-Match` and a create with `If-None-Exist` may
+   * be sent again on a transient failure; any other create or a Bundle only
+   * after a 429 (refused before any work), else once. `once`: never again. A
+   * 401 with a token that can be renewed gets one new token and one more try.
    * @internal for fhir-search.ts; everyone else calls the typed methods.
    */
   async send<T>(
@@ -97,42 +98,24 @@ export class FhirRestClient {
     url: string,
     extra: HeaderMap,
     body: unknown,
-    { interaction, timeoutMs = this.timeoutMs, once = false, form, repeatable }: SendOptions,
+    { interaction, timeoutMs = this.timeoutMs, once = false, form }: SendOptions,
   ): Promise<HttpResponse<T>> {
     const custom = this.authorize ? await this.authorize() : {};
-    const headers: HeaderMap = { accept: FHIR_JSON, ...this.headers, ...custom, ...extra };
-    // a search (GET, or POST _search with a form) changes nothing, so it may be repeated
-    const idempotent =
-      !once &&
-      (repeatable ||
-        method === 'GET' ||
-        method === 'DELETE' ||
-        form !== undefined ||
-        (method === 'PUT' && 'if-match' in extra));
-    const attempt = async (): Promise<HttpResponse<T>> => {
-      const authorization = this.auth ? await this.auth.authorization() : undefined;
-      const request = {
-        method,
-        url,
-        headers: authorization ? { ...headers, authorization } : headers,
-        body,
-        form,
-        contentType: FHIR_JSON,
-        timeoutMs,
-        httpsAgent: this.tls?.agent,
-        interaction,
-      };
-      const policy = once ? { ...this.retry, maxAttempts: 1 } : this.retry;
-      const res = await sendWithRetry<T>(request, policy, idempotent, this.breaker).catch(
-        (error) => {
-          throw explainTlsFailure(error, this.baseUrl, this.tls);
-        },
-      );
-      if (res.status === 401 && authorization) this.auth?.invalidate(authorization);
-      return res;
+    const request: HttpRequest = {
+      method,
+      url,
+      headers: { accept: FHIR_JSON, ...this.headers, ...custom, ...extra },
+      body,
+      form,
+      contentType: FHIR_JSON,
+      timeoutMs,
+      httpsAgent: this.tls?.agent,
+      interaction,
     };
-    let res = await attempt();
-    if (res.status === 401 && this.auth?.refreshable) res = await attempt();
+    const needs = { policy: this.retry, once, breaker: this.breaker, auth: this.auth };
+    const res = await sendAuthorized<T>(request, needs).catch((error) => {
+      throw explainTlsFailure(error, this.baseUrl, this.tls);
+    });
     this.poweredBy ??= res.headers.get('x-powered-by') ?? undefined;
     const serverDate = Date.parse(res.headers.get('date') ?? '');
     if (!Number.isNaN(serverDate)) this.serverClockOffsetMs = serverDate - Date.now();
@@ -264,7 +247,7 @@ export class FhirRestClient {
         'if-none-exist': formatSearchQuery({ resourceType: type, params: condition }),
       },
       resource,
-      { repeatable: true, interaction: 'create' },
+      { interaction: 'create' },
     );
     if (res.status !== 201 && res.status !== 200) badResponse('POST', res.status);
     return { created: res.status === 201, resource: expectResource('POST', res, type) };

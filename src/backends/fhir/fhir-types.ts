@@ -80,6 +80,4 @@ export interface SendOptions {
   once?: boolean;
   /** A form body (POST `_search`). */
   form?: HttpRequest['form'];
-  /** Sending it twice is harmless (a conditional create). */
-  repeatable?: boolean;
 }
