@@ -31,6 +31,7 @@ import type { LinkUniquenessMode } from './link-uniqueness.js';
 import { toRecord, type ResourceMapping } from './resource-mapping.js';
 import type { Scope } from './scope.js';
 import { KeyedMutex, REFUSED, type VersionedWriter } from './versioned-writes.js';
+import { retrying, type Attempted } from '../../transport/retry-loop.js';
 
 /** Source names ↔ identifier systems. */
 export class IdentifierSystems {
@@ -161,29 +162,33 @@ export class FhirLinkStore implements LinkStore {
    */
   private async linkClaimed(id: string, system: string, value: string): Promise<boolean> {
     const type = this.mapping.resourceType;
-    for (let attempt = 0; attempt < 4; attempt++) {
+    const tryOnce = async (): Promise<Attempted<boolean, 'claim changed'>> => {
       let claim = await this.claims.claim(type, id, system, value);
       const holder = this.claims.holderOf(claim, type);
       if (holder !== id) {
         const taken = await this.takeClaim(claim, holder, id, system, value);
-        if (taken === 'held') return false;
-        if (!taken) continue;
+        if (taken === 'held') return { done: false };
+        if (!taken) return { failed: 'claim changed', waitMs: 0 };
         claim = taken;
       }
       const adding = addingLink(system, value);
       const stored = await this.writer.modify(type, id, adding.mutate);
       if (!stored) {
         await this.claims.release(type, id, system, value); // our record is gone: free the pair
-        return false;
+        return { done: false };
       }
       const now = await this.claims.read(claim);
       if (!now || this.claims.holderOf(now, type) !== id) {
         if (adding.added()) await this.remove(id, system, value);
-        return false;
+        return { done: false };
       }
-      return adding.added();
-    }
-    return false;
+      return { done: adding.added() };
+    };
+    // a claim that changed under us is looked at again at once, a few times
+    return retrying(tryOnce, {
+      budget: { maxAttempts: 4, baseDelayMs: 0, maxDelayMs: 0 },
+      giveUp: () => false,
+    });
   }
 
   /**
