@@ -127,9 +127,17 @@ function datePlan(
 ): SearchPlan {
   if (!bounds) return cannotNarrow;
   if (times.length === 0) return noMatch; // `in []`
-  // one day on a zone-less FHIR `date` element: that day as it is, served by the date index (date-elements.ts)
-  if (bounds === 'both' && dateElement && times.every((t) => t === times[0] && t % DAY === 0))
-    return narrow({ name: m.search!.param, values: [day(times[0]!)] });
+  // one day on a zone-less FHIR `date` element: that day, unwidened, served by the date index
+  // (date-elements.ts). Sent as `ge`+`le` of the day, not as `eq`: planSearch merges prefixed bounds
+  // per parameter, and HAPI refuses a second bound beside an `eq` (HAPI-1922/1924).
+  if (bounds === 'both' && dateElement && times.every((t) => t === times[0] && t % DAY === 0)) {
+    const only = day(times[0]!);
+    const param = m.search!.param;
+    return narrow(
+      { name: param, prefix: 'ge', values: [only] },
+      { name: param, prefix: 'le', values: [only] },
+    );
+  }
   const low = dateBound(m, 'ge', Math.min(...times));
   const high = dateBound(m, 'le', Math.max(...times));
   if (bounds === 'both') return narrow(low, high);
