@@ -99,7 +99,7 @@ describe('records written by others (raw FHIR, EMR-shaped)', () => {
     assert.deepEqual(await ids(['name', C.EQUAL, 'Amazing']), [], 'a nickname is not the name');
   });
 
-  it('birth_date == one day finds exactly the full dates of that day, not partial ones (1953, 1953-07); death_date == finds a deceasedDateTime written in another zone', async () => {
+  it('birth_date == one day (alone, in, with < or another ==) finds exactly the full dates of that day, not partial ones (1953, 1953-07); death_date == finds a deceasedDateTime written in another zone', async () => {
     const family = `Hopper${run}d`;
     const born = async (birthDate: string, extra: Record<string, unknown> = {}) =>
       emrPatient({ name: [{ given: ['Ada'], family }], birthDate, ...extra });
@@ -115,6 +115,14 @@ describe('records written by others (raw FHIR, EMR-shaped)', () => {
     assert.deepEqual(
       await ids(['birth_date', C.IN, ['1953-07-09', '1953-07-10']]),
       [day, next].sort(),
+    );
+    assert.deepEqual(
+      await ids(['birth_date', C.EQUAL, '1953-07-09'], ['birth_date', C.LT, '1960-01-01']),
+      [day],
+    );
+    assert.deepEqual(
+      await ids(['birth_date', C.EQUAL, '1953-07-09'], ['birth_date', C.EQUAL, '1953-07-10']),
+      [],
     );
     assert.deepEqual(await ids(['death_date', C.EQUAL, '1999-12-31']), [late]);
   });

@@ -621,22 +621,38 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     ['status == I', [['status', C.EQUAL, 'I']], 'active=false'],
     ['status >= A: everything', [['status', C.GTE, 'A']], ''],
     [
-      'birth_date == → that day as ge+le (birthDate is a zone-less FHIR date: nothing to widen)',
+      'birth_date == → that day (birthDate is a zone-less FHIR date: nothing to widen)',
       [['birth_date', C.EQUAL, '2000-01-15']],
-      'birthdate=ge2000-01-15&birthdate=le2000-01-15',
+      'birthdate=2000-01-15',
     ],
     [
       'birth_date in one day → that day',
       [['birth_date', C.IN, ['2000-01-15']]],
-      'birthdate=ge2000-01-15&birthdate=le2000-01-15',
+      'birthdate=2000-01-15',
     ],
     [
-      'birth_date == and < together → one ge and one le, the tightest (HAPI takes one of each)',
+      'birth_date == and < together → that day alone (HAPI refuses eq beside a bound)',
       [
         ['birth_date', C.EQUAL, '2000-01-15'],
         ['birth_date', C.LT, '2000-03-01'],
       ],
-      'birthdate=ge2000-01-15&birthdate=le2000-01-15',
+      'birthdate=2000-01-15',
+    ],
+    [
+      'birth_date == two different days → one ge and one le (nothing matches both)',
+      [
+        ['birth_date', C.EQUAL, '2000-01-15'],
+        ['birth_date', C.EQUAL, '2000-01-16'],
+      ],
+      'birthdate=ge2000-01-16&birthdate=le2000-01-15',
+    ],
+    [
+      'death_date >= and <= one day (a dateTime element) → the widened pair, never eq',
+      [
+        ['death_date', C.GTE, '2020-03-04'],
+        ['death_date', C.LTE, '2020-03-02'],
+      ],
+      'death-date=ge2020-03-03&death-date=le2020-03-03',
     ],
     [
       'birth_date == a time that is no UTC midnight → widened a day',

@@ -3,7 +3,9 @@
  * partial one, `1990`, `1990-05`) with no time and no zone, like
  * `Patient.birthDate`; not `dateTime`s (`deceasedDateTime`), which may carry a
  * time in any zone. One day on a `date` element is searched as it is
- * (`birthdate=ge1990-05-12&birthdate=le1990-05-12`, unwidened): the stored day and the searched day
+ * (`birthdate=1990-05-12`, FHIR's `eq`; planned as an unwidened same-day
+ * `ge`/`le` pair that search-plan.ts sends as `eq` once merged with the other
+ * bounds, as HAPI refuses `eq` beside a bound): the stored day and the searched day
  * are both zone-less, so every record holding that full date is found on any
  * server, from the date index, with nothing to widen. A partial date is not
  * found by `eq`, and none is asked for: it reads as no date
