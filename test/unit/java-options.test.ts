@@ -4,12 +4,12 @@ import { describe, it } from 'node:test';
 import { javaOptions } from '../../fhir-server/launcher/java.js';
 
 describe('bundled server JVM flags', () => {
-  it('by default the start profile: 1 GB heap, C1 only, serial GC', () => {
+  it('by default the start profile: 1 GB heap, C1 only, parallel GC', () => {
     assert.deepEqual(javaOptions({}), [
       '-Xms256m',
       '-Xmx1g',
       '-XX:TieredStopAtLevel=1',
-      '-XX:+UseSerialGC',
+      '-XX:+UseParallelGC',
       '-Xss1m',
     ]);
   });
