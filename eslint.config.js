@@ -68,6 +68,11 @@ const allow = (files, ...rules) => ({
 });
 
 // Current violators, each with the helper of issue 19 who removes its entry as they fix it.
+// State at 06:50 UTC (issue 19): no size (max-lines, max-lines-per-function), layering
+// (no-restricted-paths) or cycle exception is left anywhere; what remains is type-checked rules only:
+// "stores": memory/index.ts require-await (kept on purpose, see below), fhir/record-store.ts and
+// cli/import.ts no-base-to-string; "perf": bench/facade-overhead.ts, bench/index.ts, bench/raw-fhir.ts
+// (untyped JSON), fhir-server/launcher/start.ts (unbound-method), supervise.ts (reject with an Error).
 // An entry turns the named rules off for the named files only; delete it when the file passes.
 const allowlist = [
   // --- "stores" ---
