@@ -78,8 +78,6 @@ const allowlist = [
   // --- "stores" ---
   // MemoryStorage's stores are async without awaiting on purpose: a bad input rejects, as every backend's does.
   allow(['src/backends/memory/index.ts'], 'ts/require-await'),
-  // Both name a value of unknown type in a message or a link id (String(value)), unchanged by the refactor.
-  allow(['src/backends/fhir/record-store.ts', 'src/cli/import.ts'], 'ts/no-base-to-string'),
   // --- "search" ---
   // --- "retry" ---
   // (none left: versioned-writes.ts, fhir-connection-env.ts, auth.ts and http.ts pass)

@@ -33,6 +33,7 @@ import { rowHash } from '../backends/fhir/import-rows.js';
 import { CliError, modelOption, parseArgs, positiveInt, storageFromEnv } from './options.js';
 import { Progress, type TextOut } from './progress.js';
 import { readRows, type FileRow } from './records-file.js';
+import { errorMessage } from '../shared/error-message.js';
 
 interface LinkColumn {
   source: string;
@@ -70,7 +71,9 @@ function checkRow(
       const value = data[column];
       delete data[column];
       if (value === undefined || value === null) continue;
-      const [sourceId, sourceName] = validateSourcePair(String(value), source);
+      // an NDJSON number is its digits; an object, array or boolean is refused (validateSourcePair)
+      const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+      const [sourceId, sourceName] = validateSourcePair(id, source);
       links.push([sourceName, sourceId]);
     }
     const values = validateRecordInput(model, data, 'create');
@@ -206,7 +209,7 @@ async function importBatch(
       ? rows.map((row) => ({ id: imported.get(row.hash)! }))
       : await run.imports.importRows(rows.map((row) => ({ data: row.data, hash: row.hash })));
   } catch (error) {
-    const failed = error instanceof Error ? error.message : String(error);
+    const failed = errorMessage(error);
     results = rows.map(() => ({ failed }));
   }
   for (const [i, row] of rows.entries()) {

@@ -345,6 +345,28 @@ describe('import and export on HAPI', () => {
     assert.ok(body[0]!.startsWith(`${ada!.id},Ada Linked,F,,,,A,`), body[0]);
   });
 
+  it('a link column holding an object or a boolean makes its row invalid, naming source_id, and writes nothing of it; a number links as its digits', async () => {
+    const { env, storage, scopeTag } = scope();
+    const file = path.join(dir, 'odd-links.ndjson');
+    const digits = Number(`2567${run}900`);
+    const rows = [
+      { name: 'Object Link', phone: { number: phone(901) } },
+      { name: 'Boolean Link', phone: true },
+      { name: 'Number Link', phone: digits },
+    ];
+    fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const run1 = await cli(
+      ['import', file, '--model', 'patient', '--link-column', 'sms=phone'],
+      env,
+    ).done;
+    assert.equal(run1.code, 1, 'invalid rows make the exit status 1');
+    assert.equal(JSON.parse(run1.stdout).invalid, 2);
+    assert.match(run1.stderr, /invalid line 1: source_id must be a string/);
+    assert.match(run1.stderr, /invalid line 2: source_id must be a string/);
+    assert.equal(await scopeCount(scopeTag), 1, 'only the row with a number was written');
+    assert.equal((await storage.getPatient(String(digits), 'sms'))?.name, 'Number Link');
+  });
+
   it('usage errors exit 2 and say what to change', async () => {
     const { env } = scope();
     const noModel = await cli(['import', path.join(dir, 'linked.ndjson')], env).done;

@@ -40,13 +40,14 @@ import type { SearchParameter } from './search-request.js';
 import type { VersionedWriter } from './versioned-writes.js';
 import { waitingOutThrottle } from '../../transport/retry.js';
 import { retrying } from '../../transport/retry-loop.js';
+import { errorMessage } from '../../shared/error-message.js';
 
 export type { ImportResult, ImportRow };
 
 /** Why a row whose answer was lost, or came without a location, failed. */
 const notFoundAfter = (lost: unknown): string =>
   lost
-    ? `the answer was lost twice (${lost instanceof Error ? lost.message : String(lost)}) and the record was not found`
+    ? `the answer was lost twice (${errorMessage(lost)}) and the record was not found`
     : 'the server answered without a location and the record was not found';
 
 /** The server refused the request as a whole (4xx): nothing was written. */

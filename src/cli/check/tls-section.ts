@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import { tlsFailureReason } from '../../transport/tls-failures.js';
 import { FhirTls, summarize, type CertificateSummary } from '../../transport/tls.js';
 import type { CheckSection } from './section.js';
+import { errorMessage } from '../../shared/error-message.js';
 
 const DAY_MS = 86_400_000;
 const HANDSHAKE_TIMEOUT_MS = 5_000;
@@ -65,12 +66,12 @@ function handshake(baseUrl: string, fhirTls: FhirTls | undefined): Promise<Hands
       const server = peer?.raw ? summarize(new X509Certificate(peer.raw)) : undefined;
       const identity = peer?.raw ? tls.checkServerIdentity(host, peer) : undefined;
       // node types it as an Error but sets OpenSSL's verify code (UNABLE_TO_VERIFY_LEAF_SIGNATURE, …)
-      const verify = socket.authorizationError as unknown as string | null | undefined;
+      const verify: unknown = socket.authorizationError;
       resolve({
         protocol: socket.getProtocol(),
         server,
         untrusted: verify
-          ? `${verify}: give the CA that issued it as FHIR_TLS_CA_FILE`
+          ? `${errorMessage(verify)}: give the CA that issued it as FHIR_TLS_CA_FILE`
           : identity?.message,
       });
       socket.end();
