@@ -985,6 +985,91 @@ describe('FhirStorage requests: lookups → search parameters', () => {
     assert.equal(seen.length, 2);
   });
 
+  /** Like searchAnswers, from a server that says it is HAPI (X-Powered-By), so pages carry `_offset` and sort ties by `_id`. */
+  function hapiSearchAnswers(answers: Record<string, unknown>): string[] {
+    const seen: string[] = [];
+    nock(origin)
+      .get((uri) => uri.startsWith('/fhir/Patient?'))
+      .times(Object.keys(answers).length)
+      .reply((uri) => {
+        const query = decodeURIComponent(uri.slice(uri.indexOf('?') + 1));
+        seen.push(query);
+        const answer = query in answers ? answers[query] : {};
+        return [
+          query in answers ? 200 : 500,
+          answer,
+          { 'X-Powered-By': 'HAPI FHIR 8.0.0 REST Server' },
+        ];
+      });
+    return seen;
+  }
+  const sorted = '_sort=_lastUpdated,_id';
+  /** A storage that has had one answer from HAPI (a read of a missing patient), so it knows the server. */
+  async function storageOnHapi(): Promise<FhirStorage> {
+    const stored = storage({ pageSize: 3, scopeTag: undefined });
+    nock(origin)
+      .get('/fhir/Patient/missing')
+      .reply(
+        404,
+        { resourceType: 'OperationOutcome' },
+        { 'X-Powered-By': 'HAPI FHIR 8.0.0 REST Server' },
+      );
+    assert.equal(await stored.getPatient('missing'), null);
+    return stored;
+  }
+
+  it('on HAPI a page whose last time continues skips the records it would read again but the last (_offset), which must come first', async () => {
+    const t3 = '2026-01-02T03:04:03.000+00:00';
+    const seen = hapiSearchAnswers({
+      [`${sorted}&_count=3&_offset=0`]: bundle(
+        [at('1', '1.000'), at('2', '3.000'), at('3', '3.000')],
+        next,
+      ),
+      // HAPI now known: ties by _id; of the 2 records at 3 s the first is skipped, the last anchors
+      [`_lastUpdated=ge${t3}&${sorted}&_count=4&_offset=1`]: bundle([
+        at('3', '3.000'),
+        at('4', '3.000'),
+        at('5', '4.000'),
+      ]),
+    });
+    const found = await (await storageOnHapi()).filterPatients();
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['1', '2', '3', '4', '5'],
+    );
+    assert.equal(seen.length, 2);
+  });
+
+  it("on HAPI, when the anchor does not come first (its run changed), that page is asked again from the run's start, and nothing is missed", async () => {
+    const t3 = '2026-01-02T03:04:03.000+00:00';
+    const seen = hapiSearchAnswers({
+      [`${sorted}&_count=3&_offset=0`]: bundle(
+        [at('1', '1.000'), at('2', '3.000'), at('3', '3.000')],
+        next,
+      ),
+      // record 2 was updated meanwhile: the run at 3 s shifted, 4 comes where 3 should
+      [`_lastUpdated=ge${t3}&${sorted}&_count=4&_offset=1`]: bundle([
+        at('4', '3.000'),
+        at('2', '5.000'),
+      ]),
+      [`_lastUpdated=ge${t3}&${sorted}&_count=5&_offset=0`]: bundle([
+        at('3', '3.000'),
+        at('4', '3.000'),
+        at('2', '5.000'),
+      ]),
+    });
+    const found = await (await storageOnHapi()).filterPatients();
+    assert.deepEqual(
+      found.map((r) => r.id),
+      ['1', '2', '3', '4'],
+      'record 3, which the skip would have passed over, is read; record 2 once',
+    );
+    assert.deepEqual(seen.slice(1), [
+      `_lastUpdated=ge${t3}&${sorted}&_count=4&_offset=1`,
+      `_lastUpdated=ge${t3}&${sorted}&_count=5&_offset=0`,
+    ]);
+  });
+
   it('a whole page of one time is read on its own (every page of it), then the keyset goes past it', async () => {
     const time = '2026-01-02T03:04:01.000+00:00';
     const seen = searchAnswers({

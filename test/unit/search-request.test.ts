@@ -42,7 +42,7 @@ describe('SearchRequest formatting', () => {
       resourceType: 'Patient',
       offset: 0,
       count: 200,
-      sort: '_lastUpdated',
+      sort: ['_lastUpdated', '_id'],
       lastUpdated: { prefix: 'gt', instant: '2026-01-02T03:04:05.000+00:00' },
       tag: { system: 'urn:test:scope', code: 'run,1' },
       elements: ['meta', 'extension'],
@@ -53,7 +53,7 @@ describe('SearchRequest formatting', () => {
       ['_elements', 'meta,extension'],
       ['_tag', 'urn:test:scope|run\\,1'],
       ['_lastUpdated', 'gt2026-01-02T03:04:05.000+00:00'],
-      ['_sort', '_lastUpdated'],
+      ['_sort', '_lastUpdated,_id'],
       ['_count', '200'],
       ['_offset', '0'],
     ]);

@@ -37,8 +37,8 @@ export interface SearchRequest {
   tag?: TagCoding;
   /** `_lastUpdated`: a keyset bound (`ge`/`gt` an instant) or, without a prefix, that instant. */
   lastUpdated?: { prefix?: 'ge' | 'gt'; instant: string };
-  /** `_sort` (ascending). */
-  sort?: '_lastUpdated';
+  /** `_sort`: ascending keys, the first deciding (`_lastUpdated`, then `_id` to order its ties). */
+  sort?: readonly ('_lastUpdated' | '_id')[];
   /** `_count`: the page size asked for. */
   count?: number;
   /** `_offset` (HAPI answers `_offset=0` with one bounded query, see keyset-pages.ts). */
@@ -76,7 +76,7 @@ export function searchParameters(request: SearchRequest): QueryParameter[] {
       name: '_lastUpdated',
       values: [(lastUpdated.prefix ?? '') + lastUpdated.instant],
     });
-  if (sort) typed.push({ name: '_sort', values: [sort] });
+  if (sort) typed.push({ name: '_sort', values: sort });
   if (count !== undefined) typed.push({ name: '_count', values: [String(count)] });
   if (offset !== undefined) typed.push({ name: '_offset', values: [String(offset)] });
   return typed.map(formatParameter);
