@@ -76,7 +76,9 @@ async function measure(): Promise<void> {
     },
   );
   const ports = await new Promise<{ facade: number; bare: number; id: string }>((resolve) =>
-    child.stdout.once('data', (line: Buffer) => resolve(JSON.parse(line.toString()))),
+    child.stdout.once('data', (line: Buffer) =>
+      resolve(JSON.parse(line.toString()) as { facade: number; bare: number; id: string }),
+    ),
   );
   const calls = Number(process.env.BENCH_FACADE_CALLS ?? 4000);
   const body = JSON.stringify({ name: 'Bench Ann', sex: 'F', birth_date: '1990-01-01' });

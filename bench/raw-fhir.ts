@@ -50,7 +50,11 @@ export function rawFhirClient(baseUrl: string, fixedHeaders: Record<string, stri
             res.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(data) : data
           ).toString('utf8');
           if (res.statusCode! >= 300) reject(new Error(`${method} ${url}: ${res.statusCode}`));
-          else resolve({ body: text ? JSON.parse(text) : undefined, etag: res.headers.etag });
+          else
+            resolve({
+              body: text ? (JSON.parse(text) as unknown) : undefined,
+              etag: res.headers.etag,
+            });
         });
       });
       req.end(payload);

@@ -118,8 +118,8 @@ export async function startLocalFhirServer(
   return {
     baseUrl: endpoint.baseUrl,
     port: endpoint.port,
-    stop: server.stop,
-    kill: server.kill,
+    stop: () => server.stop(),
+    kill: () => server.kill(),
     exited: server.exited,
     pid: server.pid,
   };

@@ -80,7 +80,10 @@ export function spawnJava(
         child.kill(ready ? 'SIGTERM' : 'SIGKILL');
         const graceful = await withTimeout(ended, STOP_GRACE_MS).then(
           () => true,
-          (error: unknown) => (error instanceof TimeoutError ? false : Promise.reject(error)),
+          (error: unknown) => {
+            if (error instanceof TimeoutError) return false;
+            throw error;
+          },
         );
         if (!graceful && !exited) {
           child.kill('SIGKILL');
