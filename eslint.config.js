@@ -103,6 +103,7 @@ export default tseslint.config(
       'clients/python/.venv/',
       '.venv-tools/',
       '.schemathesis/',
+      'src/backends/fhir/mapping-validator.generated.ts',
     ],
   },
   js.configs.recommended,

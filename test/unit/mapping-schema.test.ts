@@ -1,7 +1,9 @@
 /**
  * mappings/mapping.schema.json: every shipped mapping file satisfies it and
  * points editors at it; malformed mappings are rejected naming the file and
- * the field; the schema's element-path pattern agrees with the path parser.
+ * the field; the schema's element-path pattern agrees with the path parser;
+ * the check FhirStorage runs (compiled ahead of time) is the one the schema
+ * generates now.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +15,7 @@ import { FhirMappingError, patientModel } from '../../src/index.js';
 import { parsePath } from '../../src/backends/fhir/element-path.js';
 import { loadMappingFile } from '../../src/backends/fhir/mapping-file.js';
 import { schemaViolation } from '../../src/backends/fhir/mapping-schema.js';
+import { generatedValidatorFile, mappingValidatorSource } from '../../scripts/mapping-validator.js';
 
 const mappingsDir = path.resolve('mappings');
 const schemaFile = path.join(mappingsDir, 'mapping.schema.json');
@@ -29,6 +32,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mapping-schema-test-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('the mapping schema', () => {
+  it('the committed mapping-validator.generated.ts is what the schema generates (npm run generate:mapping-validator)', () => {
+    assert.equal(fs.readFileSync(generatedValidatorFile(), 'utf8'), mappingValidatorSource());
+  });
+
   it('is a valid JSON Schema 2020-12 document that a stock validator compiles', () => {
     const ajv = new Ajv2020({ strictTypes: false });
     ajv.addVocabulary(['errorMessage', 'patternErrorMessage']);

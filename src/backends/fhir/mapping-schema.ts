@@ -1,34 +1,15 @@
 /**
  * Owns checking a parsed mapping file against `mappings/mapping.schema.json`
  * (JSON Schema 2020-12, the one editors use too) and turning the first
- * violation into "field path: what is wrong". ajv is loaded on the first
- * check, not when the package is imported.
+ * violation into "field path: what is wrong". The check is compiled ahead
+ * of time (mapping-validator.generated.ts, scripts/mapping-validator.ts), so
+ * no process compiles the schema when it starts.
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { Ajv2020 as Ajv2020Class } from 'ajv/dist/2020.js';
-import { packageRoot } from '../../shared/package-root.js';
 import { isPlainObject } from '../../shared/plain-object.js';
+import { validate as generatedValidate } from './mapping-validator.generated.js';
 
-/** The schema shipped with the package: `<package root>/mappings/mapping.schema.json`. */
-export const mappingSchemaFile = (): string =>
-  path.join(packageRoot(), 'mappings', 'mapping.schema.json');
-
-let validator: ValidateFunction | undefined;
-
-function compiledSchema(): ValidateFunction {
-  if (validator) return validator;
-  const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as {
-    Ajv2020: typeof Ajv2020Class;
-  };
-  // verbose: errors carry their schema, whose errorMessage/patternErrorMessage (VS Code's keywords) we show.
-  const ajv = new Ajv2020({ verbose: true, strictTypes: false });
-  ajv.addVocabulary(['errorMessage', 'patternErrorMessage']);
-  const schema = JSON.parse(fs.readFileSync(mappingSchemaFile(), 'utf8')) as object;
-  return (validator = ajv.compile(schema));
-}
+const validate = generatedValidate as ValidateFunction;
 
 /** `/fields/status/values/A` → `fields.status.values.A`; the document itself is `(file)`. */
 function fieldPath(pointer: string, ...more: string[]): string {
@@ -102,7 +83,6 @@ function describe(error: ErrorObject): [string, string] {
 
 /** `null` when `json` satisfies the mapping schema, else the first violation as `[field path, message]`. */
 export function schemaViolation(json: unknown): [string, string] | null {
-  const validate = compiledSchema();
   if (validate(json)) return null;
   return describe(validate.errors![0]!);
 }
