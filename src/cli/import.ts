@@ -3,10 +3,12 @@
  *
  * 1. reads the whole file once and validates every row (the model's fields,
  *    link values), listing bad rows by line number; bad rows are never written;
- * 2. reads the file again in batches (`--batch-size`, default 250) at bounded
- *    concurrency (`--concurrency`, default 4), with progress on stderr: per
- *    batch, one search for the rows earlier runs imported (below), then one
- *    FHIR `transaction` Bundle of POSTs of the others;
+ * 2. beside it (so that the server is not idle while the file is checked),
+ *    reads the file again in batches (`--batch-size`, default 250) at bounded
+ *    concurrency (`--concurrency`, default 4), with progress on stderr once the
+ *    check has counted the rows: per batch, one search for the rows earlier
+ *    runs imported (below), then one FHIR `transaction` Bundle of POSTs of the
+ *    others; a row repeated in the file is written once, at its first line;
  * 3. links each row's source ids from its link columns (the model's link
  *    store, as `linkPatient`, so the one-patient-per-pair guarantee holds);
  * 4. prints a summary.
@@ -40,12 +42,16 @@ interface LinkColumn {
   column: string;
 }
 
-interface GoodRow {
+/** A valid row: its record's values and its links. */
+interface CheckedRow {
   line: number;
-  /** The row's content hash: identical rows share it. */
-  hash: string;
   data: Record<string, unknown>;
   links: [source: string, sourceId: string][];
+}
+
+/** A row to import: identical rows share its content hash. */
+interface GoodRow extends CheckedRow {
+  hash: string;
 }
 
 function linkColumns(values: readonly string[]): LinkColumn[] {
@@ -62,10 +68,10 @@ function checkRow(
   model: ModelSpec,
   row: FileRow,
   columns: readonly LinkColumn[],
-): GoodRow | { problem: string } {
+): CheckedRow | { problem: string } {
   if ('unreadable' in row.data) return { problem: String(row.data.unreadable) };
   const data = { ...row.data };
-  const links: GoodRow['links'] = [];
+  const links: CheckedRow['links'] = [];
   try {
     for (const { source, column } of columns) {
       const value = data[column];
@@ -77,7 +83,7 @@ function checkRow(
       links.push([sourceName, sourceId]);
     }
     const values = validateRecordInput(model, data, 'create');
-    return { line: row.line, hash: rowHash(model, values, links), data: values, links };
+    return { line: row.line, data: values, links };
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     return {
@@ -129,46 +135,52 @@ function importRun(args: string[], env: NodeJS.ProcessEnv): ImportRun {
   return { file: parsed.positionals[0]!, model, imports, links, columns, batchSize, concurrency };
 }
 
-/** The file's rows checked: the problems of invalid rows, and the first line of each distinct row. */
+/** The file's rows checked: the problems of invalid rows, and how many are valid. */
 interface CheckedFile {
   invalid: string[];
-  firstLineOf: Map<string, number>;
-  duplicates: number;
+  valid: number;
 }
 
 /** 1. Reads the whole file once, validating every row; lists the invalid rows on `err`. */
 async function checkFile(run: ImportRun, err: TextOut): Promise<CheckedFile> {
   const invalid: string[] = [];
-  const firstLineOf = new Map<string, number>();
-  let duplicates = 0;
+  let valid = 0;
   for await (const row of readRows(run.file)) {
     const checked = checkRow(run.model, row, run.columns);
     if ('problem' in checked) invalid.push(`line ${row.line}: ${checked.problem}`);
-    else if (firstLineOf.has(checked.hash)) duplicates++;
-    else firstLineOf.set(checked.hash, row.line);
+    else valid++;
   }
   for (const problem of invalid.slice(0, 50)) err.write(`invalid ${problem}\n`);
   if (invalid.length > 50) err.write(`… and ${invalid.length - 50} more invalid rows\n`);
-  err.write(
-    `${firstLineOf.size} rows to write, ${invalid.length} invalid (not written), ${duplicates} repeated in the file\n`,
-  );
-  return { invalid, firstLineOf, duplicates };
+  err.write(`${valid} valid rows, ${invalid.length} invalid (not written)\n`);
+  return { invalid, valid };
 }
 
-/** The rows in file order, in batches of rows to write and batches of rows already there (`imported`). */
+/**
+ * The valid rows in file order, in batches of rows to write and batches of
+ * rows already there (`imported`); a row whose hash came before is counted
+ * in `tally.repeated` instead.
+ */
 async function* batches(
   run: ImportRun,
-  { firstLineOf }: CheckedFile,
   imported: ReadonlyMap<string, string>,
+  tally: Tally,
 ): AsyncGenerator<{ rows: GoodRow[]; present: boolean }> {
   const toWrite: GoodRow[] = [];
   const alreadyThere: GoodRow[] = [];
+  const seen = new Set<string>();
   for await (const row of readRows(run.file)) {
     const checked = checkRow(run.model, row, run.columns);
-    if ('problem' in checked || firstLineOf.get(checked.hash) !== row.line) continue;
-    const present = imported.has(checked.hash);
+    if ('problem' in checked) continue;
+    const hash = rowHash(run.model, checked.data, checked.links);
+    if (seen.has(hash)) {
+      tally.repeated++;
+      continue;
+    }
+    seen.add(hash);
+    const present = imported.has(hash);
     const batch = present ? alreadyThere : toWrite;
-    batch.push(checked);
+    batch.push({ ...checked, hash });
     if (batch.length === run.batchSize) yield { rows: batch.splice(0), present };
   }
   if (toWrite.length) yield { rows: toWrite, present: false };
@@ -179,6 +191,8 @@ async function* batches(
 interface Tally {
   written: number;
   present: number;
+  /** Rows equal to an earlier row of the file: that row's record is theirs. */
+  repeated: number;
   failed: number;
   linked: number;
   failures: string[];
@@ -233,24 +247,27 @@ export async function runImport(
 ): Promise<number> {
   const run = importRun(args, env);
   const err = io.stderr;
-  const file = await checkFile(run, err);
+  const checking = checkFile(run, err);
+  const progress = checking.then((file) => new Progress(file.valid, err));
+  // awaited below; when the writes fail first, theirs is the error reported
+  progress.catch(() => undefined);
   // records imports before the import-row identifier wrote (none on most servers)
   const imported = await run.imports.legacyImportedRows();
   if (imported.size)
     err.write(`${imported.size} records an earlier import wrote found on the server\n`);
-  const tally: Tally = { written: 0, present: 0, failed: 0, linked: 0, failures: [] };
-  const progress = new Progress(file.firstLineOf.size, err);
-  const done = () => tally.written + tally.present + tally.failed;
-  await bounded(batches(run, file, imported), run.concurrency, async (batch) => {
+  const tally: Tally = { written: 0, present: 0, repeated: 0, failed: 0, linked: 0, failures: [] };
+  const done = () => tally.written + tally.present + tally.repeated + tally.failed;
+  await bounded(batches(run, imported, tally), run.concurrency, async (batch) => {
     await importBatch(run, batch, imported, tally);
-    progress.update(done());
+    (await progress).update(done());
   });
-  progress.finish(done());
+  const file = await checking;
+  (await progress).finish(done());
   for (const failure of tally.failures.slice(0, 50)) err.write(`failed ${failure}\n`);
   io.stdout.write(
     `${JSON.stringify({
       written: tally.written,
-      skipped: { already_present: tally.present, repeated_in_file: file.duplicates },
+      skipped: { already_present: tally.present, repeated_in_file: tally.repeated },
       invalid: file.invalid.length,
       failed: tally.failed,
       links_created: tally.linked,
