@@ -18,7 +18,7 @@
  * The CLI is the built one users run (`npm run build` first: bench/built-cli.ts).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,7 @@ async function scopeCount(): Promise<number> {
   return ((await response.json()) as { total: number }).total;
 }
 
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 const CREATED_DATE_URL = 'https://healthcare-fhir.dev/fhir/StructureDefinition/created-date';
 const IMPORT_ROW_SYSTEM = 'urn:healthcare-fhir:import-row';
 
@@ -57,7 +58,10 @@ function rawRound(round: number): Promise<number> {
     resourceType: 'Patient',
     meta: { tag: [{ system: scopeSystem, code: scopeCode }] },
     extension: [{ url: CREATED_DATE_URL, valueDateTime: new Date().toISOString() }],
-    identifier: [{ system: IMPORT_ROW_SYSTEM, value: `${run}${round}r${i}`.padEnd(40, '0') }],
+    // 40 hex digits of SHA-256, as the import's row hashes are: index keys of the same spread
+    identifier: [
+      { system: IMPORT_ROW_SYSTEM, value: sha256Hex(`${run}:${round}:${i}`).slice(0, 40) },
+    ],
     active: true,
     name: [
       { text: `Raw${i} ${family('R', round)}`, family: family('R', round), given: [`Raw${i}`] },
