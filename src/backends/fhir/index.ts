@@ -13,7 +13,8 @@
  *   created-date.ts      created_date's rules
  *   element-path.ts      element paths in resource JSON
  *   mapping-file.ts      loading mapping files, checking them against their model
- *   mapping-schema.ts    checking mapping files against mappings/mapping.schema.json (ajv, lazily)
+ *   mapping-schema.ts    checking mapping files against mappings/mapping.schema.json (compiled
+ *                        ahead of time: mapping-validator.generated.ts, npm run generate:mapping-validator)
  *   versioned-writes.ts  If-Match writes, retried on lost races
  *   links.ts             links as identifiers, one record per pair across processes
  *   link-uniqueness.ts   whether the server refuses a second holder (detected), or single-writer
