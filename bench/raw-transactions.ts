@@ -4,6 +4,9 @@
  * return=minimal`, no library (the shape `healthcare-fhir import` sends).
  */
 
+/** Patients per raw transaction Bundle: the import's default batch. */
+export const RAW_BUNDLE_SIZE = 250;
+
 /** Seconds the server at `baseUrl` takes to create `rows` patients, `resource(i)` each. */
 export async function rawTransactions(
   baseUrl: string,
@@ -14,9 +17,9 @@ export async function rawTransactions(
   const start = performance.now();
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      while (next * 250 < rows) {
-        const first = next++ * 250;
-        const entry = Array.from({ length: Math.min(250, rows - first) }, (_, k) => ({
+      while (next * RAW_BUNDLE_SIZE < rows) {
+        const first = next++ * RAW_BUNDLE_SIZE;
+        const entry = Array.from({ length: Math.min(RAW_BUNDLE_SIZE, rows - first) }, (_, k) => ({
           request: { method: 'POST', url: 'Patient' },
           resource: resource(first + k),
         }));
