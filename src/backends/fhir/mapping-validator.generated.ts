@@ -2,7 +2,9 @@
 // mappings/mapping.schema.json: ajv's standalone code. Do not edit; regenerate.
 // @ts-nocheck
 /* eslint-disable */
-import ucs2length from 'ajv/dist/runtime/ucs2length.js';
+// a string's length in code points, as JSON Schema counts it (what ajv's runtime ucs2length
+// counts; importing that would load ajv with the package)
+const ucs2length = { default: (text) => [...text].length };
 
 export const validate = validate20;
 export default validate20;
