@@ -42,13 +42,14 @@ export function mappingValidatorSource(): string {
     code: { source: true, esm: true, lines: true },
   });
   ajv.addVocabulary(['errorMessage', 'patternErrorMessage']);
+  // not mapping-file.ts's defaultMappingsDir: importing it loads the generated file this writes
   const schemaFile = path.join(packageRoot(), 'mappings', 'mapping.schema.json');
   const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as object;
   const code = standalone(ajv, ajv.compile(schema));
   // ajv's ESM output still require()s its runtime helper; the header defines it
   const esm = code.replaceAll('require("ajv/dist/runtime/ucs2length")', 'ucs2length');
   if (esm.includes('require('))
-    throw new Error('the generated validator requires a module: import it');
+    throw new Error('the generated validator requires a module: define it in the header');
   return header + esm.replace(/^"use strict";/, '') + '\n';
 }
 
