@@ -56,8 +56,17 @@ export type ImportResult = { id: string; present?: true } | { failed: string };
 export interface BulkImport {
   /** Row hash → record id of the records imports wrote before rows carried their hash. */
   legacyImportedRows(): Promise<Map<string, string>>;
-  /** Writes the rows not written yet, in one request where the backend can; one result per row. */
-  importRows(rows: readonly ImportRow[]): Promise<ImportResult[]>;
+  /** Row hash → record id of the rows of these hashes that earlier runs wrote (one search where the backend can). */
+  importedAmong(hashes: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Writes the rows not in `earlier` (what `importedAmong` found of them: a
+   * caller may look a batch up while the one before it is written), in one
+   * request where the backend can; one result per row.
+   */
+  importRows(
+    rows: readonly ImportRow[],
+    earlier: ReadonlyMap<string, string>,
+  ): Promise<ImportResult[]>;
 }
 
 /** A store's matches in an array: its own `filter`, else its `iterate` collected. */

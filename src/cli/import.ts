@@ -3,12 +3,15 @@
  *
  * 1. reads the whole file once and validates every row (the model's fields,
  *    link values), listing bad rows by line number; bad rows are never written;
- * 2. beside it (so that the server is not idle while the file is checked),
- *    reads the file again in batches (`--batch-size`, default 250) at bounded
- *    concurrency (`--concurrency`, default 4), with progress on stderr once the
- *    check has counted the rows: per batch, one search for the rows earlier
- *    runs imported (below), then one FHIR `transaction` Bundle of POSTs of the
- *    others; a row repeated in the file is written once, at its first line;
+ * 2. beside it (the check starts once the first batch is written, so that
+ *    the server is not idle while the file is checked), reads the file again
+ *    in batches (`--batch-size`, default 250) at bounded concurrency
+ *    (`--concurrency`, default 4), with progress on stderr once the check has
+ *    counted the rows: per batch, one search for the rows earlier runs
+ *    imported (below; sent while the batch before it is written, so that a
+ *    server far away costs no round trip per batch), then one FHIR
+ *    `transaction` Bundle of POSTs of the others; a row repeated in the file
+ *    is written once, at its first line;
  * 3. links each row's source ids from its link columns (the model's link
  *    store, as `linkPatient`, so the one-patient-per-pair guarantee holds);
  * 4. prints a summary.
@@ -156,19 +159,27 @@ async function checkFile(run: ImportRun, err: TextOut): Promise<CheckedFile> {
   return { invalid, valid };
 }
 
+/** A batch of valid rows; `legacy`: all of them found among what imports before the identifier wrote. */
+interface Batch {
+  rows: GoodRow[];
+  legacy: boolean;
+}
+
 /**
- * The valid rows in file order, in batches of rows to write and batches of
- * rows already there (`imported`); a row whose hash came before is counted
+ * The valid rows in file order, in batches of rows to look up and write and
+ * batches of rows `legacy` holds (awaited at the first row, so that the file
+ * is read while that search runs); a row whose hash came before is counted
  * in `tally.repeated` instead.
  */
 async function* batches(
   run: ImportRun,
-  imported: ReadonlyMap<string, string>,
+  legacy: Promise<ReadonlyMap<string, string>>,
   tally: Tally,
-): AsyncGenerator<{ rows: GoodRow[]; present: boolean }> {
+): AsyncGenerator<Batch> {
   const toWrite: GoodRow[] = [];
   const alreadyThere: GoodRow[] = [];
   const seen = new Set<string>();
+  let imported: ReadonlyMap<string, string> | undefined;
   for await (const row of readRows(run.file)) {
     const checked = checkRow(run.model, row, run.columns);
     if ('problem' in checked) continue;
@@ -178,13 +189,47 @@ async function* batches(
       continue;
     }
     seen.add(hash);
+    imported ??= await legacy;
     const present = imported.has(hash);
     const batch = present ? alreadyThere : toWrite;
     batch.push({ ...checked, hash });
-    if (batch.length === run.batchSize) yield { rows: batch.splice(0), present };
+    if (batch.length === run.batchSize) yield { rows: batch.splice(0), legacy: present };
   }
-  if (toWrite.length) yield { rows: toWrite, present: false };
-  if (alreadyThere.length) yield { rows: alreadyThere, present: true };
+  if (toWrite.length) yield { rows: toWrite, legacy: false };
+  if (alreadyThere.length) yield { rows: alreadyThere, legacy: true };
+}
+
+/** A batch with what earlier runs wrote of its rows (row hash → record id), or why that search failed. */
+type LookedUp = Batch & ({ earlier: ReadonlyMap<string, string> } | { failed: string });
+
+/**
+ * Each batch with what earlier runs wrote of its rows: the legacy records
+ * for a legacy batch, else one search for its row identifiers, sent when the
+ * batch before it is taken, so that a writer freed finds its next batch
+ * looked up instead of waiting for that search.
+ */
+async function* lookedUpAhead(
+  run: ImportRun,
+  items: AsyncIterable<Batch>,
+  legacy: Promise<ReadonlyMap<string, string>>,
+): AsyncGenerator<LookedUp> {
+  const lookUp = async (batch: Batch): Promise<LookedUp> => {
+    try {
+      const earlier = batch.legacy
+        ? await legacy
+        : await run.imports.importedAmong(batch.rows.map((row) => row.hash));
+      return { ...batch, earlier };
+    } catch (error) {
+      return { ...batch, failed: errorMessage(error) };
+    }
+  };
+  let next: Promise<LookedUp> | undefined;
+  for await (const batch of items) {
+    const searching = lookUp(batch);
+    if (next) yield await next;
+    next = searching;
+  }
+  if (next) yield await next;
 }
 
 /** What a run did, row by row. */
@@ -210,18 +255,16 @@ async function linkRow(links: LinkStore, row: GoodRow, id: string, tally: Tally)
   }
 }
 
-/** 2. Writes one batch (or takes the ids of rows already there), then links its rows. */
-async function importBatch(
-  run: ImportRun,
-  { rows, present }: { rows: GoodRow[]; present: boolean },
-  imported: ReadonlyMap<string, string>,
-  tally: Tally,
-): Promise<void> {
+/** 2. Writes the rows of one batch earlier runs did not, then links its rows. */
+async function importBatch(run: ImportRun, batch: LookedUp, tally: Tally): Promise<void> {
+  const { rows } = batch;
   let results: ImportResult[];
   try {
-    results = present
-      ? rows.map((row) => ({ id: imported.get(row.hash)! }))
-      : await run.imports.importRows(rows.map((row) => ({ data: row.data, hash: row.hash })));
+    if ('failed' in batch) throw new Error(batch.failed);
+    results = await run.imports.importRows(
+      rows.map((row) => ({ data: row.data, hash: row.hash })),
+      batch.earlier,
+    );
   } catch (error) {
     const failed = errorMessage(error);
     results = rows.map(() => ({ failed }));
@@ -233,7 +276,7 @@ async function importBatch(
       tally.failures.push(`line ${row.line}: ${result.failed}`);
       continue;
     }
-    if (present || result.present) tally.present++;
+    if (result.present) tally.present++;
     else tally.written++;
     if (run.links) await linkRow(run.links, row, result.id, tally);
   }
@@ -245,24 +288,38 @@ export async function runImport(
   env: NodeJS.ProcessEnv = process.env,
   io: { stdout: TextOut; stderr: TextOut } = process,
 ): Promise<number> {
+  const started = Date.now();
   const run = importRun(args, env);
   const err = io.stderr;
-  const checking = checkFile(run, err);
-  const progress = checking.then((file) => new Progress(file.valid, err));
-  // awaited below; when the writes fail first, theirs is the error reported
-  progress.catch(() => undefined);
   // records imports before the import-row identifier wrote (none on most servers)
-  const imported = await run.imports.legacyImportedRows();
-  if (imported.size)
-    err.write(`${imported.size} records an earlier import wrote found on the server\n`);
+  const legacy = run.imports.legacyImportedRows().then((imported) => {
+    if (imported.size)
+      err.write(`${imported.size} records an earlier import wrote found on the server\n`);
+    return imported;
+  });
+  // awaited below; a file without a valid row never awaits it before
+  legacy.catch(() => undefined);
+  // the check starts once the first batch is written: started before, it would delay the first writes
+  let checked: Promise<{ file: CheckedFile; progress: Progress }> | undefined;
+  const checking = () =>
+    (checked ??= checkFile(run, err).then((file) => ({
+      file,
+      progress: new Progress(file.valid, err, started),
+    })));
   const tally: Tally = { written: 0, present: 0, repeated: 0, failed: 0, linked: 0, failures: [] };
   const done = () => tally.written + tally.present + tally.repeated + tally.failed;
-  await bounded(batches(run, imported, tally), run.concurrency, async (batch) => {
-    await importBatch(run, batch, imported, tally);
-    (await progress).update(done());
+  const batched = lookedUpAhead(run, batches(run, legacy, tally), legacy);
+  await bounded(batched, run.concurrency, async (batch) => {
+    await importBatch(run, batch, tally);
+    // not awaited, so that the check never holds a writer; its failure is reported below
+    checking().then(
+      ({ progress }) => progress.update(done()),
+      () => undefined,
+    );
   });
-  const file = await checking;
-  (await progress).finish(done());
+  await legacy;
+  const { file, progress } = await checking();
+  progress.finish(done());
   for (const failure of tally.failures.slice(0, 50)) err.write(`failed ${failure}\n`);
   io.stdout.write(
     `${JSON.stringify({

@@ -10,12 +10,13 @@ export interface TextOut {
 }
 
 export class Progress {
-  private readonly started = Date.now();
   private lastPrinted = 0;
 
+  /** `started`: when the work began (ms since the epoch), if before this bar. */
   constructor(
     private readonly total: number,
     private readonly out: TextOut = process.stderr,
+    private readonly started = Date.now(),
   ) {}
 
   private line(done: number): string {

@@ -313,9 +313,9 @@ describe('429 (refused before any work): every request waits the server out', ()
       data: { name: `${name} ${i}` },
       hash: `${run}${i}`.padEnd(40, '0'),
     }));
-    // the search for the rows' identifiers passes, the transaction is throttled
-    proxy.plan({ kind: 'delay', ms: 0 }, { kind: 'status', status: 429, retryAfter: '1' });
-    const { value, error, ms } = await timed(store.importRows(rows));
+    // new rows (none found earlier): the first request is the transaction, throttled
+    proxy.plan({ kind: 'status', status: 429, retryAfter: '1' });
+    const { value, error, ms } = await timed(store.importRows(rows, new Map()));
     report(t, '429 Retry-After 1 on a transaction', error ? describeError(error) : 'written', ms);
     assert.equal(error, undefined);
     assert.ok(
@@ -332,9 +332,9 @@ describe('429 (refused before any work): every request waits the server out', ()
     const name = `Paced import ${run}`;
     const store = storage().store('patient') as FhirRecordStore;
     const rows = [{ data: { name }, hash: `${run}pace`.padEnd(40, '0') }];
-    // the search for the rows' identifiers passes, the transaction is throttled
-    proxy.plan({ kind: 'delay', ms: 0 }, throttled(5));
-    const { value, error, ms } = await timed(store.importRows(rows));
+    // a new row (none found earlier): the first request is the transaction, throttled
+    proxy.plan(throttled(5));
+    const { value, error, ms } = await timed(store.importRows(rows, new Map()));
     report(
       t,
       '429 t=5 past the budget on a transaction',

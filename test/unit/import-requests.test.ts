@@ -209,6 +209,33 @@ describe('import: the FHIR requests it sends', () => {
     );
   });
 
+  it("with one writer, each batch's row identifiers are searched for while the transaction before it is still unanswered", async () => {
+    const asked: string[][] = [];
+    expectLegacyProbe([]);
+    expectRowSearches(asked, 3, () => []);
+    const searchedBeforeAnswer: number[] = [];
+    nock(origin)
+      .post('/fhir', (body: { type: string }) => body.type === 'transaction')
+      .times(3)
+      .reply(200, async (_uri, body) => {
+        const transaction = searchedBeforeAnswer.length;
+        // answered once the next batch's search came in (at most 2 s: the last batch has none)
+        for (let waited = 0; asked.length < transaction + 2 && waited < 2000; waited += 10)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        searchedBeforeAnswer.push(asked.length);
+        return created(store(bodyEntries(body)));
+      });
+
+    const result = await run([
+      csv('ahead.csv', 6),
+      ...['--model', 'patient', '--batch-size', '2', '--concurrency', '1'],
+    ]);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.summary, cleanSummary(6, 0));
+    assert.deepEqual(searchedBeforeAnswer, [2, 3, 3]);
+  });
+
   it("a re-run looks up each batch's row identifiers and sends a transaction of only the rows none of the answers holds (none for a batch found whole)", async () => {
     const file = csv('rerun.csv', 5);
     const stored = await importFresh(file, 1);

@@ -131,10 +131,10 @@ export class FhirRecordStore implements RecordStore, BulkImport {
   }
 
   /**
-   * Imports rows: those whose record an earlier run wrote (found by one
-   * search for the batch's row identifiers, never by reading what else was
-   * imported) are `present`; the others are POSTed as new records, each
-   * marked with its row's identifier, in one `transaction` Bundle
+   * Imports rows: those whose record an earlier run wrote (`earlier`: the
+   * batch's `importedAmong`, one search for its row identifiers, never a
+   * read of what else was imported) are `present`; the others are POSTed as
+   * new records, each marked with its row's identifier, in one `transaction` Bundle
    * (server-assigned ids; a `batch` when the server refuses the transaction
    * as a whole, so one bad entry fails alone). When the answer is lost
    * (timeout, reset, a server error) the batch may have been written all the
@@ -142,9 +142,11 @@ export class FhirRecordStore implements RecordStore, BulkImport {
    * written and only the others are sent again (once; still lost, they fail
    * and a later run writes them). Per row: its record's id, or why it failed.
    */
-  async importRows(rows: readonly ImportRow[]): Promise<ImportResult[]> {
+  async importRows(
+    rows: readonly ImportRow[],
+    earlier: ReadonlyMap<string, string>,
+  ): Promise<ImportResult[]> {
     const results: (ImportResult | undefined)[] = rows.map(() => undefined);
-    const earlier = await this.importedAmong(rows.map((row) => row.hash));
     let pending: number[] = [];
     rows.forEach(({ hash }, i) => {
       const id = earlier.get(hash);
