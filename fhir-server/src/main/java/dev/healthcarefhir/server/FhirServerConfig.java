@@ -186,6 +186,12 @@ public class FhirServerConfig {
 		return ds;
 	}
 
+	/** FHIR_DB=disk: rewrites sparse chunks of the H2 file, which WRITE_DELAY=0 leaves to grow (H2FileHousekeeping). */
+	@Bean(destroyMethod = "close")
+	public AutoCloseable h2FileHousekeeping(DataSource dataSource) {
+		return databaseMode().equals("disk") ? H2FileHousekeeping.start(dataSource) : () -> {};
+	}
+
 	@Primary
 	@Bean
 	public LocalContainerEntityManagerFactoryBean entityManagerFactory(
