@@ -199,8 +199,8 @@ async function* batches(
   if (alreadyThere.length) yield { rows: alreadyThere, legacy: true };
 }
 
-/** A batch with what earlier runs wrote of its rows (row hash → record id), or why that search failed. */
-type LookedUp = Batch & ({ earlier: ReadonlyMap<string, string> } | { failed: string });
+/** A batch with the search for what earlier runs wrote of its rows (row hash → record id). */
+type LookedUp = Batch & { earlier: Promise<ReadonlyMap<string, string>> };
 
 /**
  * Each batch with what earlier runs wrote of its rows: the legacy records
@@ -213,23 +213,17 @@ async function* lookedUpAhead(
   items: AsyncIterable<Batch>,
   legacy: Promise<ReadonlyMap<string, string>>,
 ): AsyncGenerator<LookedUp> {
-  const lookUp = async (batch: Batch): Promise<LookedUp> => {
-    try {
-      const earlier = batch.legacy
-        ? await legacy
-        : await run.imports.importedAmong(batch.rows.map((row) => row.hash));
-      return { ...batch, earlier };
-    } catch (error) {
-      return { ...batch, failed: errorMessage(error) };
-    }
-  };
-  let next: Promise<LookedUp> | undefined;
+  let previous: LookedUp | undefined;
   for await (const batch of items) {
-    const searching = lookUp(batch);
-    if (next) yield await next;
-    next = searching;
+    const earlier = batch.legacy
+      ? legacy
+      : run.imports.importedAmong(batch.rows.map((row) => row.hash));
+    // awaited by importBatch, which fails the batch's rows when the search failed
+    earlier.catch(() => undefined);
+    if (previous) yield previous;
+    previous = { ...batch, earlier };
   }
-  if (next) yield await next;
+  if (previous) yield previous;
 }
 
 /** What a run did, row by row. */
@@ -260,10 +254,9 @@ async function importBatch(run: ImportRun, batch: LookedUp, tally: Tally): Promi
   const { rows } = batch;
   let results: ImportResult[];
   try {
-    if ('failed' in batch) throw new Error(batch.failed);
     results = await run.imports.importRows(
       rows.map((row) => ({ data: row.data, hash: row.hash })),
-      batch.earlier,
+      await batch.earlier,
     );
   } catch (error) {
     const failed = errorMessage(error);
