@@ -218,9 +218,9 @@ describe('import: the FHIR requests it sends', () => {
       .post('/fhir', (body: { type: string }) => body.type === 'transaction')
       .times(3)
       .reply(200, async (_uri, body) => {
-        const transaction = searchedBeforeAnswer.length;
-        // answered once the next batch's search came in (at most 2 s: the last batch has none)
-        for (let waited = 0; asked.length < transaction + 2 && waited < 2000; waited += 10)
+        // answered once the next batch's search came in (the last batch has none), or after 2 s
+        const searched = Math.min(searchedBeforeAnswer.length + 2, 3);
+        for (let waited = 0; asked.length < searched && waited < 2000; waited += 10)
           await new Promise((resolve) => setTimeout(resolve, 10));
         searchedBeforeAnswer.push(asked.length);
         return created(store(bodyEntries(body)));
