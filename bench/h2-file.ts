@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalFhirServer } from '../fhir-server/launcher/index.js';
-import { rawTransactions } from './raw-transactions.js';
+import { rawPatient, rawTransactions } from './raw-transactions.js';
 
 const rows = Number(process.argv[2] ?? 80_000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -24,13 +24,6 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-bench-h2-file-'));
 const fileBytes = () => fs.statSync(path.join(dataDir, 'fhir-r4.mv.db')).size;
 const gb = (bytes: number) => (bytes / 1e9).toFixed(2);
 
-const patient = (round: number) => (i: number) => ({
-  resourceType: 'Patient',
-  name: [{ text: `File${i} R${round}`, given: [`File${i}`], family: `R${round}` }],
-  gender: 'female',
-  birthDate: '1990-01-01',
-});
-
 const server = await startLocalFhirServer({ database: 'h2-file', dataDir, port: 0 });
 const lines = [
   '| patients written | file under load (GB) | file at rest (GB) | at rest, KB per patient | rows/s |',
@@ -38,10 +31,10 @@ const lines = [
 lines.push('|---:|---:|---:|---:|---:|');
 try {
   for (let round = 0; round < rounds; round++) {
-    const seconds = await rawTransactions(server.baseUrl, rows, patient(round));
+    const seconds = await rawTransactions(server.baseUrl, rows, rawPatient('File', `R${round}`));
     const underLoad = fileBytes();
     await sleep(RETENTION_WAIT_MS);
-    await rawTransactions(server.baseUrl, 1, patient(-1));
+    await rawTransactions(server.baseUrl, 1, rawPatient('File', 'R-1'));
     await sleep(2000);
     const atRest = fileBytes();
     const written = (round + 1) * rows;

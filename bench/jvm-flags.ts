@@ -11,7 +11,7 @@
  *   BENCH_JVM_ONLY=start,bulk …   only these flag sets
  */
 import { startLocalFhirServer } from '../fhir-server/launcher/index.js';
-import { rawTransactions } from './raw-transactions.js';
+import { rawPatient, rawTransactions } from './raw-transactions.js';
 
 const FLAG_SETS: Record<string, string> = {
   start: '-Xms256m -Xmx1g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss1m',
@@ -39,14 +39,8 @@ async function measure(name: string): Promise<Figures> {
   const server = await startLocalFhirServer({ database: 'h2-memory', port });
   const startS = (performance.now() - started) / 1000;
   try {
-    const patient = (tag: string) => (i: number) => ({
-      resourceType: 'Patient',
-      name: [{ text: `Jvm${i} ${tag}`, given: [`Jvm${i}`], family: tag }],
-      gender: 'female',
-      birthDate: '1990-01-01',
-    });
-    const cold = rows / (await rawTransactions(server.baseUrl, rows, patient('Cold')));
-    const warm = rows / (await rawTransactions(server.baseUrl, rows, patient('Warm')));
+    const cold = rows / (await rawTransactions(server.baseUrl, rows, rawPatient('Jvm', 'Cold')));
+    const warm = rows / (await rawTransactions(server.baseUrl, rows, rawPatient('Jvm', 'Warm')));
     return { startS, cold, warm };
   } finally {
     await server.stop();

@@ -7,6 +7,14 @@
 /** Patients per raw transaction Bundle: the import's default batch. */
 export const RAW_BUNDLE_SIZE = 250;
 
+/** The `i`th patient of a raw bench: `<given><i> <family>`, female, born 1990-01-01. */
+export const rawPatient = (given: string, family: string) => (i: number) => ({
+  resourceType: 'Patient',
+  name: [{ text: `${given}${i} ${family}`, given: [`${given}${i}`], family }],
+  gender: 'female',
+  birthDate: '1990-01-01',
+});
+
 /** Seconds the server at `baseUrl` takes to create `rows` patients, `resource(i)` each. */
 export async function rawTransactions(
   baseUrl: string,
