@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * so that their space is reused. Without it every commit's chunk stays, held by a few live
  * pages, and the file grows with every write (16 GB for 320,000 patients, most of it dead).
  * This does the rewriting on a timer, through MVStore.compact: the public entry to the chunk
- * rewriting that background writer does, built to run beside commits. A rewritten page is durable at the next commit, and a
- * chunk it leaves is reused only after H2's retention time, so a killed server loses nothing.
+ * rewriting that background writer does, built to run beside commits. A rewritten page is
+ * durable at the next commit, and a chunk it leaves is reused only after H2's retention time,
+ * so a killed server loses nothing.
  */
 final class H2FileHousekeeping implements AutoCloseable {
 
