@@ -1,20 +1,19 @@
 /**
  * `healthcare-fhir import <file> --model patient|provider [--link-column source=column]…`
  *
- * 1. reads the whole file once and validates every row (the model's fields,
- *    link values), listing bad rows by line number; bad rows are never written;
- * 2. beside it (the check starts once the first batch is written, so that
- *    the server is not idle while the file is checked), reads the file again
- *    in batches (`--batch-size`, default 250) at bounded concurrency
- *    (`--concurrency`, default 4), with progress on stderr once the check has
- *    counted the rows: per batch, one search for the rows earlier runs
- *    imported (below; sent while the batch before it is written, so that a
- *    server far away costs no round trip per batch), then one FHIR
- *    `transaction` Bundle of POSTs of the others; a row repeated in the file
- *    is written once, at its first line;
- * 3. links each row's source ids from its link columns (the model's link
+ * 1. reads the file once, validating each row (the model's fields, link
+ *    values): bad rows are never written, and are listed by line number at
+ *    the end; the good rows go in batches (`--batch-size`, default 250) to
+ *    `--concurrency` writers (default 4), with progress on stderr: per batch,
+ *    one search for the rows earlier runs imported (below), sent as soon as
+ *    the batch is read, up to `--concurrency` batches ahead of the writers, so
+ *    that a writer freed finds its next batch looked up (a server far away
+ *    costs no round trip per batch); then one FHIR `transaction` Bundle of
+ *    POSTs of the others; a row repeated in the file is written once, at its
+ *    first line;
+ * 2. links each row's source ids from its link columns (the model's link
  *    store, as `linkPatient`, so the one-patient-per-pair guarantee holds);
- * 4. prints a summary.
+ * 3. prints a summary.
  *
  * Resumable without duplicates: each row has a content hash (SHA-256 over
  * the model, fields and link values; identical rows are one record) that the
@@ -29,6 +28,8 @@
  * and, only when there are some, read once. Two runs at the same moment may
  * both write a row.
  */
+import fs from 'node:fs';
+import { setImmediate } from 'node:timers/promises';
 import { validateRecordInput, validateSourcePair } from '../api/validation.js';
 import { ValidationError } from '../api/errors.js';
 import type { ModelSpec } from '../api/models.js';
@@ -36,9 +37,10 @@ import type { BulkImport, ImportResult, LinkStore } from '../api/record-store.js
 import { waitingOutThrottle } from '../transport/retry.js';
 import { rowHash } from '../backends/fhir/import-rows.js';
 import { CliError, modelOption, parseArgs, positiveInt, storageFromEnv } from './options.js';
-import { Progress, type TextOut } from './progress.js';
+import { Progress, type TextOut, type Total } from './progress.js';
 import { readRows, type FileRow } from './records-file.js';
 import { errorMessage } from '../shared/error-message.js';
+import { bounded, readAhead } from '../shared/async-iteration.js';
 
 interface LinkColumn {
   source: string;
@@ -95,21 +97,6 @@ function checkRow(
   }
 }
 
-/** Runs `work` over `items` with at most `limit` at a time. */
-async function bounded<T>(
-  items: AsyncIterable<T>,
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  const running = new Set<Promise<void>>();
-  for await (const item of items) {
-    const task: Promise<void> = work(item).finally(() => running.delete(task));
-    running.add(task);
-    if (running.size >= limit) await Promise.race(running);
-  }
-  await Promise.all(running);
-}
-
 /** What a run needs: the file, the model's store (its bulk writes) and links, the link columns, the batching. */
 interface ImportRun {
   file: string;
@@ -138,118 +125,110 @@ function importRun(args: string[], env: NodeJS.ProcessEnv): ImportRun {
   return { file: parsed.positionals[0]!, model, imports, links, columns, batchSize, concurrency };
 }
 
-/** The file's rows checked: the problems of invalid rows, and how many are valid. */
-interface CheckedFile {
-  invalid: string[];
-  valid: number;
+/** What a run did, row by row. */
+interface Tally {
+  /** Rows read from the file, and how many of its bytes. */
+  read: number;
+  readBytes: number;
+  /** The whole file is read: `read` is its number of rows. */
+  readAll: boolean;
+  written: number;
+  present: number;
+  /** Rows equal to an earlier row of the file: that row's record is theirs. */
+  repeated: number;
+  invalid: number;
+  failed: number;
+  linked: number;
+  /** Why rows were invalid or failed, by line: the first 50 of each. */
+  invalidRows: string[];
+  failures: string[];
 }
 
-/** 1. Reads the whole file once, validating every row; lists the invalid rows on `err`. */
-async function checkFile(run: ImportRun, err: TextOut): Promise<CheckedFile> {
-  const invalid: string[] = [];
-  let valid = 0;
-  for await (const row of readRows(run.file)) {
-    const checked = checkRow(run.model, row, run.columns);
-    if ('problem' in checked) invalid.push(`line ${row.line}: ${checked.problem}`);
-    else valid++;
-  }
-  for (const problem of invalid.slice(0, 50)) err.write(`invalid ${problem}\n`);
-  if (invalid.length > 50) err.write(`… and ${invalid.length - 50} more invalid rows\n`);
-  err.write(`${valid} valid rows, ${invalid.length} invalid (not written)\n`);
-  return { invalid, valid };
-}
-
-/** A batch of valid rows; `legacy`: all of them found among what imports before the identifier wrote. */
-interface Batch {
-  rows: GoodRow[];
-  legacy: boolean;
-}
+const LISTED = 50;
 
 /**
- * The valid rows in file order, in batches of rows to look up and write and
- * batches of rows `legacy` holds (awaited at the first row, so that the file
- * is read while that search runs); a row whose hash came before is counted
- * in `tally.repeated` instead.
+ * 1. The valid rows of the file in order, in batches; a row whose hash came
+ * before is counted in `tally.repeated` instead, an invalid row in
+ * `tally.invalid`.
  */
 async function* batches(
   run: ImportRun,
-  legacy: Promise<ReadonlyMap<string, string>>,
+  rows: AsyncIterable<FileRow>,
   tally: Tally,
-): AsyncGenerator<Batch> {
-  const toWrite: GoodRow[] = [];
-  const alreadyThere: GoodRow[] = [];
+): AsyncGenerator<GoodRow[]> {
+  let batch: GoodRow[] = [];
   const seen = new Set<string>();
-  let imported: ReadonlyMap<string, string> | undefined;
-  for await (const row of readRows(run.file)) {
+  for await (const row of rows) {
+    tally.read++;
+    tally.readBytes = row.end;
     const checked = checkRow(run.model, row, run.columns);
-    if ('problem' in checked) continue;
+    if ('problem' in checked) {
+      if (tally.invalid++ < LISTED) tally.invalidRows.push(`line ${row.line}: ${checked.problem}`);
+      continue;
+    }
     const hash = rowHash(run.model, checked.data, checked.links);
     if (seen.has(hash)) {
       tally.repeated++;
       continue;
     }
     seen.add(hash);
-    imported ??= await legacy;
-    const present = imported.has(hash);
-    const batch = present ? alreadyThere : toWrite;
     batch.push({ ...checked, hash });
-    if (batch.length === run.batchSize) yield { rows: batch.splice(0), legacy: present };
+    if (batch.length === run.batchSize) {
+      yield batch;
+      batch = [];
+    }
   }
-  if (toWrite.length) yield { rows: toWrite, legacy: false };
-  if (alreadyThere.length) yield { rows: alreadyThere, legacy: true };
+  tally.readAll = true;
+  if (batch.length) yield batch;
 }
 
-/** A batch with the search for what earlier runs wrote of its rows (row hash → record id). */
-type LookedUp = Batch & { earlier: Promise<ReadonlyMap<string, string>> };
+/** A batch with what earlier runs wrote of its rows (row hash → record id). */
+interface LookedUp {
+  rows: GoodRow[];
+  earlier: Promise<ReadonlyMap<string, string>>;
+}
 
 /**
- * Each batch with what earlier runs wrote of its rows: the legacy records
- * for a legacy batch, else one search for its row identifiers, sent when the
- * batch before it is taken, so that a writer freed finds its next batch
- * looked up instead of waiting for that search.
+ * Each batch with what earlier runs wrote of its rows: those `legacy` holds
+ * (imports before the identifier), and one search for the identifiers of the
+ * others, sent as the batch is taken (the first once `legacy` is known, the
+ * file being read meanwhile).
  */
-async function* lookedUpAhead(
+async function* lookedUp(
   run: ImportRun,
-  items: AsyncIterable<Batch>,
+  items: AsyncIterable<GoodRow[]>,
   legacy: Promise<ReadonlyMap<string, string>>,
 ): AsyncGenerator<LookedUp> {
-  let previous: LookedUp | undefined;
-  for await (const batch of items) {
-    const earlier = batch.legacy
-      ? legacy
-      : run.imports.importedAmong(batch.rows.map((row) => row.hash));
+  for await (const rows of items) {
+    const earlier = legacy.then(async (imported) => {
+      const found = await run.imports.importedAmong(
+        rows.filter((row) => !imported.has(row.hash)).map((row) => row.hash),
+      );
+      for (const { hash } of rows) if (imported.has(hash)) found.set(hash, imported.get(hash)!);
+      return found;
+    });
     // awaited by importBatch, which fails the batch's rows when the search failed
     earlier.catch(() => undefined);
-    if (previous) yield previous;
-    previous = { ...batch, earlier };
+    // the rows of the file already read are parsed without a turn of the event loop: one is
+    // given here, so that this search (the writers' transactions too) leaves before the next batch is read
+    await setImmediate();
+    yield { rows, earlier };
   }
-  if (previous) yield previous;
 }
 
-/** What a run did, row by row. */
-interface Tally {
-  written: number;
-  present: number;
-  /** Rows equal to an earlier row of the file: that row's record is theirs. */
-  repeated: number;
-  failed: number;
-  linked: number;
-  failures: string[];
-}
-
-/** 3. Links a written row's source ids; a pair already on another record fails the row. */
+/** 2. Links a written row's source ids; a pair already on another record fails the row. */
 async function linkRow(links: LinkStore, row: GoodRow, id: string, tally: Tally): Promise<void> {
   for (const [source, sourceId] of row.links) {
     // a link refused by a throttling server wrote nothing: it waits its turn like the batches
     if (await waitingOutThrottle(() => links.link(id, sourceId, source))) tally.linked++;
     else if ((await waitingOutThrottle(() => links.getLinked(sourceId, source)))?.id !== id) {
-      tally.failures.push(`line ${row.line}: ${source} id is already linked to another patient`);
-      tally.failed++;
+      if (tally.failed++ < LISTED)
+        tally.failures.push(`line ${row.line}: ${source} id is already linked to another patient`);
     }
   }
 }
 
-/** 2. Writes the rows of one batch earlier runs did not, then links its rows. */
+/** 1. Writes the rows of one batch earlier runs did not, then links its rows. */
 async function importBatch(run: ImportRun, batch: LookedUp, tally: Tally): Promise<void> {
   const { rows } = batch;
   let results: ImportResult[];
@@ -265,8 +244,7 @@ async function importBatch(run: ImportRun, batch: LookedUp, tally: Tally): Promi
   for (const [i, row] of rows.entries()) {
     const result = results[i]!;
     if ('failed' in result) {
-      tally.failed++;
-      tally.failures.push(`line ${row.line}: ${result.failed}`);
+      if (tally.failed++ < LISTED) tally.failures.push(`line ${row.line}: ${result.failed}`);
       continue;
     }
     if (result.present) tally.present++;
@@ -275,14 +253,28 @@ async function importBatch(run: ImportRun, batch: LookedUp, tally: Tally): Promi
   }
 }
 
+/** The file's rows: counted once it is read, estimated from the bytes read until then. */
+function fileRows(tally: Tally, fileBytes: number): Total {
+  if (tally.readAll || !tally.readBytes) return { rows: tally.read, estimated: !tally.readAll };
+  return { rows: Math.round((tally.read * fileBytes) / tally.readBytes), estimated: true };
+}
+
+/** Lists on `err` the first of `problems` and how many more there are. */
+function list(err: TextOut, kind: string, problems: string[], count: number): void {
+  for (const problem of problems) err.write(`${kind} ${problem}\n`);
+  if (count > problems.length) err.write(`… and ${count - problems.length} more ${kind} rows\n`);
+}
+
 /** Runs the command; `env` configures the storage, `io` receives the summary (stdout) and the rest (stderr). */
 export async function runImport(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
   io: { stdout: TextOut; stderr: TextOut } = process,
 ): Promise<number> {
-  const started = Date.now();
+  const progress = new Progress(io.stderr);
   const run = importRun(args, env);
+  const rows = readRows(run.file);
+  const fileBytes = fs.statSync(run.file).size;
   const err = io.stderr;
   // records imports before the import-row identifier wrote (none on most servers)
   const legacy = run.imports.legacyImportedRows().then((imported) => {
@@ -292,36 +284,37 @@ export async function runImport(
   });
   // awaited below; a file without a valid row never awaits it before
   legacy.catch(() => undefined);
-  // the check starts once the first batch is written: started before, it would delay the first writes
-  let checked: Promise<{ file: CheckedFile; progress: Progress }> | undefined;
-  const checking = () =>
-    (checked ??= checkFile(run, err).then((file) => ({
-      file,
-      progress: new Progress(file.valid, err, started),
-    })));
-  const tally: Tally = { written: 0, present: 0, repeated: 0, failed: 0, linked: 0, failures: [] };
-  const done = () => tally.written + tally.present + tally.repeated + tally.failed;
-  const batched = lookedUpAhead(run, batches(run, legacy, tally), legacy);
-  await bounded(batched, run.concurrency, async (batch) => {
+  const tally: Tally = {
+    read: 0,
+    readBytes: 0,
+    readAll: false,
+    written: 0,
+    present: 0,
+    repeated: 0,
+    invalid: 0,
+    failed: 0,
+    linked: 0,
+    invalidRows: [],
+    failures: [],
+  };
+  const done = () => tally.written + tally.present + tally.repeated + tally.invalid + tally.failed;
+  const looked = readAhead(lookedUp(run, batches(run, rows, tally), legacy), run.concurrency);
+  await bounded(looked, run.concurrency, async (batch) => {
     await importBatch(run, batch, tally);
-    // not awaited, so that the check never holds a writer; its failure is reported below
-    checking().then(
-      ({ progress }) => progress.update(done()),
-      () => undefined,
-    );
+    progress.update(done(), fileRows(tally, fileBytes));
   });
   await legacy;
-  const { file, progress } = await checking();
   progress.finish(done());
-  for (const failure of tally.failures.slice(0, 50)) err.write(`failed ${failure}\n`);
+  list(err, 'invalid', tally.invalidRows, tally.invalid);
+  list(err, 'failed', tally.failures, tally.failed);
   io.stdout.write(
     `${JSON.stringify({
       written: tally.written,
       skipped: { already_present: tally.present, repeated_in_file: tally.repeated },
-      invalid: file.invalid.length,
+      invalid: tally.invalid,
       failed: tally.failed,
       links_created: tally.linked,
     })}\n`,
   );
-  return file.invalid.length || tally.failed ? 1 : 0;
+  return tally.invalid || tally.failed ? 1 : 0;
 }

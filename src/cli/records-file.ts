@@ -11,6 +11,8 @@ import { CliError } from './options.js';
 export interface FileRow {
   /** 1-based line where the row starts. */
   line: number;
+  /** Bytes of the file up to the row's end (how far the file is read). */
+  end: number;
   /** The row's fields, or why it could not be read. */
   data: Record<string, unknown> | { unreadable: string };
 }
@@ -33,30 +35,33 @@ async function* csvRows(file: string): AsyncGenerator<FileRow> {
   );
   for await (const { record, info } of parser as AsyncIterable<{
     record: Record<string, string>;
-    info: { lines: number };
+    info: { lines: number; bytes: number };
   }>) {
     const data: Record<string, unknown> = {};
     for (const [field, value] of Object.entries(record)) if (value !== '') data[field] = value;
-    yield { line: info.lines, data };
+    yield { line: info.lines, end: info.bytes, data };
   }
 }
 
 async function* ndjsonRows(file: string): AsyncGenerator<FileRow> {
   const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
   let line = 0;
+  let end = 0;
   for await (const text of lines) {
     line++;
+    // a CRLF line is counted a byte short: `end` only measures progress
+    end += Buffer.byteLength(text) + 1;
     if (text.trim() === '') continue;
     let data: unknown;
     try {
       data = JSON.parse(text);
     } catch {
-      yield { line, data: { unreadable: 'is not JSON' } };
+      yield { line, end, data: { unreadable: 'is not JSON' } };
       continue;
     }
     yield data !== null && typeof data === 'object' && !Array.isArray(data)
-      ? { line, data: data as Record<string, unknown> }
-      : { line, data: { unreadable: 'is not a JSON object' } };
+      ? { line, end, data: data as Record<string, unknown> }
+      : { line, end, data: { unreadable: 'is not a JSON object' } };
   }
 }
 

@@ -87,7 +87,8 @@ async function scopeCount(scopeTag: { system: string; code: string }): Promise<n
 describe('import and export on HAPI', () => {
   it('an import killed with SIGKILL mid-run and run again writes every good row exactly once; bad rows are reported by line and not written', async () => {
     const { env, scopeTag, storage } = scope();
-    const rows = 400;
+    // enough batches that the run is still writing when the first of them is seen and it is killed
+    const rows = 1500;
     const file = path.join(dir, 'patients.csv');
     const lines = ['name,sex,birth_date,location'];
     for (let i = 0; i < rows; i++)
@@ -101,8 +102,8 @@ describe('import and export on HAPI', () => {
 
     const first = cli(args, env);
     let before = 0;
-    for (let i = 0; i < 600 && before === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 3000 && before === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
       before = await scopeCount(scopeTag);
     }
     first.child.kill('SIGKILL');

@@ -236,6 +236,37 @@ describe('import: the FHIR requests it sends', () => {
     assert.deepEqual(searchedBeforeAnswer, [2, 3, 3]);
   });
 
+  it('with two writers, the row identifiers of the two batches after theirs are searched for before either transaction is answered', async () => {
+    const asked: string[][] = [];
+    expectLegacyProbe([]);
+    expectRowSearches(asked, 5, () => []);
+    const searchedBeforeAnswer: number[] = [];
+    nock(origin)
+      .post('/fhir', (body: { type: string }) => body.type === 'transaction')
+      .times(5)
+      .reply(200, async (_uri, body) => {
+        // answered once two batches more than the writers hold are searched (of 5), or after 2 s
+        const searched = Math.min(searchedBeforeAnswer.length + 4, 5);
+        for (let waited = 0; asked.length < searched && waited < 2000; waited += 10)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        searchedBeforeAnswer.push(asked.length);
+        return created(store(bodyEntries(body)));
+      });
+
+    const result = await run([
+      csv('ahead-two.csv', 10),
+      ...['--model', 'patient', '--batch-size', '2', '--concurrency', '2'],
+    ]);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.summary, cleanSummary(10, 0));
+    assert.equal(
+      searchedBeforeAnswer[0],
+      4,
+      'searches sent when the first transaction was answered',
+    );
+  });
+
   it("a re-run looks up each batch's row identifiers and sends a transaction of only the rows none of the answers holds (none for a batch found whole)", async () => {
     const file = csv('rerun.csv', 5);
     const stored = await importFresh(file, 1);
