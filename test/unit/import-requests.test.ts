@@ -166,6 +166,39 @@ async function importFresh(file: string, batches: number): Promise<Resource[]> {
   return stored;
 }
 
+/**
+ * Imports `rows` fresh rows in batches of 2 with `writers` writers, each
+ * transaction answered only once the searches of `writers` batches more than
+ * the writers hold have come in (the file's batches at most), or after 2 s:
+ * per answer, how many searches had come in.
+ */
+async function importHoldingAnswers(rows: number, writers: number): Promise<number[]> {
+  const batches = rows / 2;
+  const asked: string[][] = [];
+  expectLegacyProbe([]);
+  expectRowSearches(asked, batches, () => []);
+  const searchedBeforeAnswer: number[] = [];
+  nock(origin)
+    .post('/fhir', (body: { type: string }) => body.type === 'transaction')
+    .times(batches)
+    .reply(200, async (_uri, body) => {
+      const searched = Math.min(searchedBeforeAnswer.length + 2 * writers, batches);
+      for (let waited = 0; asked.length < searched && waited < 2000; waited += 10)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      searchedBeforeAnswer.push(asked.length);
+      return created(store(bodyEntries(body)));
+    });
+
+  const result = await run([
+    csv(`ahead-${writers}.csv`, rows),
+    ...['--model', 'patient', '--batch-size', '2', '--concurrency', String(writers)],
+  ]);
+
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.summary, cleanSummary(rows, 0));
+  return searchedBeforeAnswer;
+}
+
 describe('import: the FHIR requests it sends', () => {
   it('a fresh import of 45 rows in batches of 2 sends one search for any resource with the older import tag (_count=1), then per batch one search for its 2 row identifiers and one transaction of POSTs, each resource carrying the scope tag and its row identifier, nothing else', async () => {
     const sent: Entry[][] = [];
@@ -210,56 +243,12 @@ describe('import: the FHIR requests it sends', () => {
   });
 
   it("with one writer, each batch's row identifiers are searched for while the transaction before it is still unanswered", async () => {
-    const asked: string[][] = [];
-    expectLegacyProbe([]);
-    expectRowSearches(asked, 3, () => []);
-    const searchedBeforeAnswer: number[] = [];
-    nock(origin)
-      .post('/fhir', (body: { type: string }) => body.type === 'transaction')
-      .times(3)
-      .reply(200, async (_uri, body) => {
-        // answered once the next batch's search came in (the last batch has none), or after 2 s
-        const searched = Math.min(searchedBeforeAnswer.length + 2, 3);
-        for (let waited = 0; asked.length < searched && waited < 2000; waited += 10)
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        searchedBeforeAnswer.push(asked.length);
-        return created(store(bodyEntries(body)));
-      });
-
-    const result = await run([
-      csv('ahead.csv', 6),
-      ...['--model', 'patient', '--batch-size', '2', '--concurrency', '1'],
-    ]);
-
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.summary, cleanSummary(6, 0));
+    const searchedBeforeAnswer = await importHoldingAnswers(6, 1);
     assert.deepEqual(searchedBeforeAnswer, [2, 3, 3]);
   });
 
   it('with two writers, the row identifiers of the two batches after theirs are searched for before either transaction is answered', async () => {
-    const asked: string[][] = [];
-    expectLegacyProbe([]);
-    expectRowSearches(asked, 5, () => []);
-    const searchedBeforeAnswer: number[] = [];
-    nock(origin)
-      .post('/fhir', (body: { type: string }) => body.type === 'transaction')
-      .times(5)
-      .reply(200, async (_uri, body) => {
-        // answered once two batches more than the writers hold are searched (of 5), or after 2 s
-        const searched = Math.min(searchedBeforeAnswer.length + 4, 5);
-        for (let waited = 0; asked.length < searched && waited < 2000; waited += 10)
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        searchedBeforeAnswer.push(asked.length);
-        return created(store(bodyEntries(body)));
-      });
-
-    const result = await run([
-      csv('ahead-two.csv', 10),
-      ...['--model', 'patient', '--batch-size', '2', '--concurrency', '2'],
-    ]);
-
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.summary, cleanSummary(10, 0));
+    const searchedBeforeAnswer = await importHoldingAnswers(10, 2);
     assert.equal(
       searchedBeforeAnswer[0],
       4,
