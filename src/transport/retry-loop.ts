@@ -3,7 +3,8 @@
  * is tried again (a request on a transient failure, a versioned write that
  * lost a race, an import batch whose answer was lost, work refused by a
  * throttling server) runs through `retrying`, and every wait between tries
- * happens here. Callers say what they need: how one try went (`done`, or
+ * happens here; the FHIR audit queue, which never gives up and waits on a
+ * timer, takes its waits from `backoffMs`. Callers say what they need: how one try went (`done`, or
  * `failed` with the server's wait when it gave one), the budget, how to give
  * up, and what to report on the retry channel (`events.retry`).
  */

@@ -6,7 +6,9 @@
  *
  * - a batch that fails (unreachable, timeout, 5xx, 429 — as a whole or per
  *   entry) keeps its events at the head of the queue and is retried with
- *   backoff (`retryMs` doubling up to `maxRetryMs`); after `failAfter`
+ *   the package's backoff (transport/retry-loop.ts `backoffMs`: `retryMs`
+ *   doubling up to `maxRetryMs`, jittered so that several facades do not
+ *   retry in step); after `failAfter`
  *   failures in a row each failure is logged as an error and `problem()`
  *   says so (`/readyz` answers 503 with it) until a batch goes through;
  * - an entry the server refuses for its content (another 4xx) cannot succeed
@@ -23,6 +25,7 @@
 import type { Logger } from 'pino';
 import type { ResourceJson } from '../../backends/fhir/fhir-rest.js';
 import type { AuditEvent } from './event.js';
+import { backoffMs, type RetryBudget } from '../../transport/retry-loop.js';
 
 /** One `batch` Bundle of creates; the status line of each entry's answer (`201 Created`), in order. */
 export type SendBatch = (
@@ -53,6 +56,7 @@ export class FhirAuditQueue {
   private sending?: Promise<void>;
   private failures = 0;
   private refused = 0;
+  private readonly retryBudget: RetryBudget;
 
   constructor(options: FhirAuditOptions) {
     this.o = {
@@ -63,6 +67,12 @@ export class FhirAuditQueue {
       maxRetryMs: 30_000,
       failAfter: 3,
       ...options,
+    };
+    // never spent: events wait in the queue until a batch goes through (or `close` ends)
+    this.retryBudget = {
+      maxAttempts: Infinity,
+      baseDelayMs: this.o.retryMs,
+      maxDelayMs: this.o.maxRetryMs,
     };
   }
 
@@ -106,7 +116,7 @@ export class FhirAuditQueue {
     this.sending ??= this.sendHead().finally(() => {
       this.sending = undefined;
       if (this.failures === 0) this.schedule(0);
-      else this.schedule(Math.min(this.o.retryMs * 2 ** (this.failures - 1), this.o.maxRetryMs));
+      else this.schedule(backoffMs(this.retryBudget, this.failures));
     });
     return this.sending;
   }
