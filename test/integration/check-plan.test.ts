@@ -51,6 +51,28 @@ describe('healthcare-fhir check: server support and lookup plan (FHIR_BASE_URL)'
     assert.ok(out.includes('server:  gender=female'), out);
   });
 
+  it('a two-word name == says that it also reads every record with a name part equal to the last word, where the server takes :exact', async () => {
+    const { code, out } = await check('name=Amina Okello');
+    assert.equal(code, 0, out);
+    const [explained] = (
+      await new FhirStorage({ baseUrl }).explain('patient', [['name', '==', 'Amina Okello']])
+    ).lookups;
+    if (explained!.alsoReads.length) {
+      assert.deepEqual(explained!.alsoReads, ['Okello']);
+      assert.match(
+        out,
+        /name == "Amina Okello"\n +server: {2}name:exact=Amina Okello,Okello\n +served: {2}from an index\n +reads: {3}also every record with a name part "Okello" /,
+      );
+    } else {
+      assert.equal(
+        explained!.server.includes(':exact'),
+        false,
+        'no parts beyond the value without :exact',
+      );
+      assert.doesNotMatch(out, /reads: /);
+    }
+  });
+
   it('--model provider plans on Practitioner; a bad lookup fails the section with exit 1 and says why', async () => {
     const provider = await check('--model', 'provider', 'status=I');
     assert.equal(provider.code, 0, provider.out);

@@ -1528,6 +1528,27 @@ describe('FhirStorage#explain', () => {
     );
   });
 
+  it('explain names the name parts a name == or in also reads (each part after a space), and none for one word or a city', async () => {
+    nock(origin).get('/fhir/metadata').reply(200, capability);
+    for (const param of ['name', 'address-city']) {
+      exactProbe('Patient', param);
+      containsProbe('Patient', param);
+    }
+    const explained = await storage().explain('patient', [
+      ['name', C.EQUAL, 'Amina Okello'],
+      ['name', C.IN, ['Jo', 'Ann Mary Lee']],
+      ['location', C.EQUAL, 'Gulu Town'],
+    ]);
+    assert.deepEqual(
+      explained.lookups.map((l) => [l.server, l.alsoReads]),
+      [
+        ['name:exact=Amina Okello,Okello', ['Okello']],
+        ['name:exact=Jo,Ann Mary Lee,Mary Lee,Lee', ['Mary Lee', 'Lee']],
+        ['address-city:exact=Gulu Town', []],
+      ],
+    );
+  });
+
   it('a lookup that can match nothing: no request (served: none), no warning', async () => {
     nock(origin).get('/fhir/metadata').reply(200, capability);
     for (const param of ['name', 'address-city']) {

@@ -25,6 +25,12 @@ export interface LookupExplanation {
   served: Serving;
   /** What the adapter decides on every candidate. */
   adapter: string;
+  /**
+   * Name parts the server is also asked for, beyond the lookup's values
+   * (`==`/`in` on a HumanName: how records without name.text are found):
+   * every record holding one is read, however many share it.
+   */
+  alsoReads: string[];
 }
 
 export interface FhirExplanation {
@@ -135,6 +141,16 @@ function reliance(
   return reliesOn;
 }
 
+/** The exact values a HumanName lookup's plan sends besides the lookup's own (name-parts.ts). */
+function alsoReads(mapping: ResourceMapping, lookup: NormalizedLookup, plan: SearchPlan): string[] {
+  if (plan.kind !== 'narrow' || mapping.fields.get(lookup.field)?.type !== 'HumanName') return [];
+  const own = new Set(lookup.operands.map((o) => o.text));
+  return plan.params
+    .filter((p) => p.modifier === 'exact')
+    .flatMap((p) => p.values)
+    .filter((v) => !own.has(v));
+}
+
 /** Per lookup: what the server is asked and how it serves it; a warning for each scan. */
 function explainEach(
   mapping: ResourceMapping,
@@ -152,6 +168,7 @@ function explainEach(
       server: describePlan(lookupPlan),
       served,
       adapter: `keeps exactly the records whose ${lookup.field} ${lookup.operator} ${formatValue(lookups[i]![2])}`,
+      alsoReads: alsoReads(mapping, lookup, lookupPlan),
     };
   });
   return { explained, warnings };

@@ -3,8 +3,9 @@
  * `FhirStorage#explain` on the server (its software, the search parameters
  * and the `:exact`/`:contains` support our mappings use, what we rely on)
  * and, for the lookups given, the exact FHIR request, whether the server
- * serves it from an index or must scan (a scan is warned about), and what
- * the adapter decides. A search parameter the mappings use that the server
+ * serves it from an index or must scan (a scan is warned about), what else
+ * a name lookup reads (the parts records without name.text are found by),
+ * and what the adapter decides. A search parameter the mappings use that the server
  * does not list, a modifier it refuses, or a scan is reported (the results
  * stay exact: the adapter filters) but is not a failure.
  */
@@ -52,6 +53,10 @@ export const planSection: CheckSection = {
         lines.push(`  ${l.lookup[0]} ${l.lookup[1]} ${value(l.lookup[2])}`);
         lines.push(`    server:  ${l.server}`);
         lines.push(`    served:  ${SERVED[l.served]}`);
+        if (l.alsoReads.length)
+          lines.push(
+            `    reads:   also every record with a name part ${l.alsoReads.map(value).join(' or ')} (how records without name.text are found), however many share it`,
+          );
         lines.push(`    adapter: ${l.adapter}`);
       }
     }
