@@ -4,7 +4,7 @@
  * server and scope you loaded (FHIR_BASE_URL, FHIR_SCOPE_TAG), in the same
  * run: HAPI's own transaction rate (raw Bundles of 250 POSTs, concurrency 4,
  * no library) and `healthcare-fhir import` of a new file of the same number
- * of rows (its process start, validation pass and per-batch searches
+ * of rows (its process start, row validation and per-batch searches
  * included). The raw side writes the resources the import writes, element
  * for element (the record's created_date extension and `active`, the
  * import-row identifier): checked after the first round against what both

@@ -412,7 +412,7 @@ async function main(): Promise<void> {
     '',
     `| method | rows | seconds | rows/s |`,
     '|---|---:|---:|---:|',
-    `| \`healthcare-fhir import\` (transaction Bundles of 250 POSTs, concurrency 4, incl. validation pass and process start) | ${importRows} | ${importSeconds.toFixed(1)} | ${importRate.toFixed(0)} |`,
+    `| \`healthcare-fhir import\` (transaction Bundles of 250 POSTs, concurrency 4, incl. row validation and process start) | ${importRows} | ${importSeconds.toFixed(1)} | ${importRate.toFixed(0)} |`,
     `| sequential \`createPatient\` | ${sequentialRows} | ${sequentialSeconds.toFixed(1)} | ${sequentialRate.toFixed(0)} |`,
     `| raw: transaction Bundles of ${RAW_BUNDLE_SIZE} POSTs, concurrency 4 (HAPI alone) | ${rawRows} | ${rawBundleSeconds.toFixed(1)} | ${(rawRows / rawBundleSeconds).toFixed(0)} |`,
     `| raw: one POST at a time (HAPI alone) | ${rawSingleRows} | ${rawSingleSeconds.toFixed(1)} | ${(rawSingleRows / rawSingleSeconds).toFixed(0)} |`,

@@ -4,9 +4,10 @@
  * lost a race, an import batch whose answer was lost, work refused by a
  * throttling server) runs through `retrying`, and every wait between tries
  * happens here; the FHIR audit queue, which never gives up and waits on a
- * timer, takes its waits from `backoffMs`. Callers say what they need: how one try went (`done`, or
- * `failed` with the server's wait when it gave one), the budget, how to give
- * up, and what to report on the retry channel (`events.retry`).
+ * timer, takes its waits from `backoffMs`. Callers say what they need: how
+ * one try went (`done`, or `failed` with the server's wait when it gave
+ * one), the budget, how to give up, and what to report on the retry channel
+ * (`events.retry`).
  */
 import { events, type RetryEvent } from './events.js';
 

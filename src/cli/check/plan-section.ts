@@ -5,9 +5,9 @@
  * and, for the lookups given, the exact FHIR request, whether the server
  * serves it from an index or must scan (a scan is warned about), what else
  * a name lookup reads (the parts records without name.text are found by),
- * and what the adapter decides. A search parameter the mappings use that the server
- * does not list, a modifier it refuses, or a scan is reported (the results
- * stay exact: the adapter filters) but is not a failure.
+ * and what the adapter decides. A search parameter the mappings use that
+ * the server does not list, a modifier it refuses, or a scan is reported
+ * (the results stay exact: the adapter filters) but is not a failure.
  */
 import { FhirStorage } from '../../backends/fhir/index.js';
 import { fhirStorageOptionsFromEnv } from '../../config/fhir-storage-env.js';

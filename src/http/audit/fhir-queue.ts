@@ -8,9 +8,9 @@
  *   entry) keeps its events at the head of the queue and is retried with
  *   the package's backoff (transport/retry-loop.ts `backoffMs`: `retryMs`
  *   doubling up to `maxRetryMs`, jittered so that several facades do not
- *   retry in step); after `failAfter`
- *   failures in a row each failure is logged as an error and `problem()`
- *   says so (`/readyz` answers 503 with it) until a batch goes through;
+ *   retry in step); after `failAfter` failures in a row each failure is
+ *   logged as an error and `problem()` says so (`/readyz` answers 503 with
+ *   it) until a batch goes through;
  * - an entry the server refuses for its content (another 4xx) cannot succeed
  *   by retrying: it is logged as an error with its count and `problem()`
  *   reports it until a batch is fully accepted (the event stays in `AUDIT_LOG`);
